@@ -1,0 +1,42 @@
+# Two commands on a fresh clone: `make run` serves, `make test` tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 4000
+export FLASK_APP := wsgi
+
+.PHONY: install run serve test lint format bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install  ## development server on 127.0.0.1:4000 (SQLite, embedded Redis)
+	$(BIN)/flask db upgrade
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+serve: install  ## gunicorn, as deployed
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python bench/run.py $(if $(PEER),--peer $(PEER))
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

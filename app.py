@@ -1,0 +1,56 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask, g, request
+
+from blueprints import graphql_api, rest
+from config import INSTANCE_DIR, Config, load_config
+from db_setup import MIGRATIONS_DIR
+from errors import register_error_handlers
+from extensions import db, migrate, redis_client, server_sessions
+from query_executor import graphql_runtime
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, error handlers."""
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=True)
+    app.config.from_object(config or load_config())
+    init_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_request_ids(app)
+    return app
+
+
+def init_extensions(app: Flask) -> None:
+    """Attach the database, migrations, Redis, sessions and GraphQL to the app."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    redis_client.init_app(app)
+    server_sessions.init_app(app, app.extensions["redis"])
+    graphql_runtime.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount the GraphQL endpoint and the REST blueprint."""
+    app.register_blueprint(graphql_api.bp)
+    app.register_blueprint(rest.bp)
+
+
+def register_request_ids(app: Flask) -> None:
+    """Give every request an id, echoed in X-Request-Id and used in error logs."""
+
+    @app.before_request
+    def assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-Id", "")
+        ok = 0 < len(incoming) <= 64 and incoming.replace("-", "").isalnum()
+        g.request_id = incoming if ok else secrets.token_hex(8)
+
+    @app.after_request
+    def echo_request_id(response):  # type: ignore[no-untyped-def]
+        if "request_id" in g:
+            response.headers["X-Request-Id"] = g.request_id
+        return response

@@ -1,0 +1,1 @@
+"""HTTP interfaces: the GraphQL endpoint and the REST blueprint."""

@@ -1,0 +1,169 @@
+"""Configuration read from the environment, one class per environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+INSTANCE_DIR = Path(__file__).resolve().parent / "instance"
+TEN_YEARS = 10 * 365 * 24 * 3600
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a configuration the service can start with."""
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def normalise_database_url(url: str) -> str:
+    """Map postgres:// and postgresql:// onto the psycopg 3 driver SQLAlchemy needs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _development_secret(instance_dir: Path) -> str:
+    """Make once, then keep, a random secret under instance/ for development."""
+    path = instance_dir / "secret_key"
+    if not path.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    """Pool and timeout settings: bounded waits everywhere, stale connections replaced."""
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        options.update(
+            pool_size=5,
+            max_overflow=5,
+            pool_timeout=2,
+            connect_args={
+                "connect_timeout": 2,
+                "options": f"-c statement_timeout={_env_int('DB_STATEMENT_TIMEOUT_MS', 5000)}",
+            },
+        )
+    return options
+
+
+class Config:
+    """Settings shared by every environment; values come from the environment."""
+
+    APP_ENV = "development"
+    DEBUG = False
+    TESTING = False
+    PRODUCTION = False
+
+    SESSION_TYPE = "redis"
+    SESSION_PERMANENT = True
+    SESSION_USE_SIGNER = False
+    SESSION_REFRESH_EACH_REQUEST = False  # the seed's resave=false: reads never write
+    SESSION_ID_LENGTH = 32  # bytes of randomness: 43 url-safe characters
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_PATH = "/"
+
+    MAX_CONTENT_LENGTH = 64 * 1024
+    JSON_SORT_KEYS = False
+
+    GRAPHQL_EXPLORER = True
+    GRAPHQL_INTROSPECTION = True
+    GRAPHQL_SUGGESTIONS = True
+    GRAPHQL_MAX_TOKENS = 2000
+    GRAPHQL_MAX_DEPTH = 10
+    GRAPHQL_MAX_ALIASES = 30
+    GRAPHQL_DOCUMENT_CACHE_SIZE = 512
+
+    POSTS_MAX_LIMIT = 100
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 64 * 1024  # KiB
+    ARGON2_PARALLELISM = 4
+
+    REDIS_SOCKET_TIMEOUT = 0.5
+    REDIS_CONNECT_TIMEOUT = 0.5
+    REDIS_RETRIES = 1
+    AUTO_MIGRATE = True
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = os.environ.get("SECRET_KEY", "")
+        self.DATABASE_URL = os.environ.get("DATABASE_URL", "")
+        self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        self.SESSION_COOKIE_NAME = os.environ.get("SESSION_COOKIE_NAME", "qid")
+        self.SESSION_KEY_PREFIX = os.environ.get("SESSION_KEY_PREFIX", "sess:")
+        self.SESSION_LIFETIME = _env_int("SESSION_LIFETIME", TEN_YEARS)
+        self.PERMANENT_SESSION_LIFETIME = timedelta(seconds=self.SESSION_LIFETIME)
+        self.CORS_ORIGINS = _env_list("CORS_ORIGINS")
+        self.PORT = _env_int("PORT", 4000)
+        self.AUTO_MIGRATE = os.environ.get("AUTO_MIGRATE", "1") != "0"
+        self.SESSION_COOKIE_SECURE = self.PRODUCTION
+
+    def finalise(self, instance_dir: Path) -> None:
+        """Fill in what depends on the environment kind; raise ConfigError if unusable."""
+        if self.SESSION_LIFETIME <= 0:
+            raise ConfigError("SESSION_LIFETIME must be a positive number of seconds")
+        if not self.SECRET_KEY:
+            self.SECRET_KEY = _development_secret(instance_dir)
+        if not self.DATABASE_URL:
+            self.DATABASE_URL = f"sqlite:///{instance_dir / 'app.sqlite'}"
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(self.DATABASE_URL)
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
+
+
+class DevelopmentConfig(Config):
+    """Runs with nothing set: own secret, SQLite, an embedded Redis."""
+
+
+class ProductionConfig(Config):
+    """Refuses to start without a strong secret and real services."""
+
+    APP_ENV = "production"
+    PRODUCTION = True
+    GRAPHQL_EXPLORER = False
+    GRAPHQL_INTROSPECTION = False
+    GRAPHQL_SUGGESTIONS = False
+
+    def finalise(self, instance_dir: Path) -> None:
+        """Check the production requirements before anything starts."""
+        if len(self.SECRET_KEY) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"SECRET_KEY must be set to at least {MIN_SECRET_LENGTH} characters in production"
+            )
+        for name in ("REDIS_URL", "DATABASE_URL"):
+            if not getattr(self, name):
+                raise ConfigError(f"{name} must be set in production")
+        super().finalise(instance_dir)
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(instance_dir: Path = INSTANCE_DIR) -> Config:
+    """Build the configuration named by APP_ENV from the environment."""
+    name = os.environ.get("APP_ENV", "development")
+    if name not in CONFIGS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(CONFIGS)}, got {name!r}")
+    config = CONFIGS[name]()
+    config.finalise(instance_dir)
+    return config

@@ -1,0 +1,67 @@
+"""Error handlers: every error leaves as JSON; outages become a fast 503."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, g
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from http_json import json_response
+from services.errors import ServiceError, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+OUTAGES = (RedisError, OperationalError, PoolTimeoutError)
+RETRY_AFTER_SECONDS = "1"
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    """The shape every REST error takes."""
+    body = {"code": code, "message": message}
+    if "request_id" in g:
+        body["requestId"] = g.request_id
+    return {"error": body}
+
+
+def handle_http_error(error: HTTPException) -> Response:
+    """Werkzeug's HTTP errors (400, 404, 405, 413, 415 ...) as JSON."""
+    code = (error.name or "error").upper().replace(" ", "_")
+    response = json_response(error_body(code, error.description or ""), error.code or 500)
+    if error.code == 405 and error.valid_methods:  # type: ignore[attr-defined]
+        response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+    return response
+
+
+def handle_service_error(error: ServiceError) -> Response:
+    """A refusal from the service layer, with its status."""
+    response = json_response(error_body(error.code, error.message), error.status)
+    if error.status == 503:
+        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
+
+
+def handle_outage(error: Exception) -> Response:
+    """Redis or the database is unreachable: 503 with Retry-After, no details."""
+    log.warning("backing service unavailable: %r", error)
+    return handle_service_error(ServiceUnavailable())
+
+
+def handle_internal_error(error: InternalServerError) -> Response:
+    """Unhandled exceptions, including session load/save failures outside the views."""
+    original = error.original_exception
+    if isinstance(original, OUTAGES):
+        return handle_outage(original)
+    log.error("unhandled error [request %s]", g.get("request_id", "-"), exc_info=original)
+    return json_response(error_body("INTERNAL_SERVER_ERROR", "Internal server error"), 500)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Attach the JSON error handlers to the app."""
+    app.register_error_handler(InternalServerError, handle_internal_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(ServiceError, handle_service_error)
+    for outage in OUTAGES:
+        app.register_error_handler(outage, handle_outage)

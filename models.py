@@ -1,0 +1,78 @@
+"""Database models: they hold data; the rules live in services/."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import db
+
+
+def utc_now_ms() -> datetime:
+    """The current UTC time, truncated to the millisecond the API exposes."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def epoch_ms(moment: datetime) -> str:
+    """A datetime as the string of epoch milliseconds the seed's API sends."""
+    return str(int(moment.timestamp() * 1000))
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Store in UTC, without zone on backends that keep none."""
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Read back as an aware UTC datetime."""
+        if not isinstance(value, datetime):
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class TimestampMixin:
+    """createdAt / updatedAt columns, as on the seed's entities."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now_ms)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utc_now_ms, onupdate=utc_now_ms
+    )
+
+
+class User(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    """An account; usernames are unique without regard to case."""
+
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40))
+    username_key: Mapped[str] = mapped_column(String(40), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+
+    posts: Mapped[list[Post]] = relationship(back_populates="creator", passive_deletes=True)
+
+
+class Post(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    """A post, owned by the user who created it."""
+
+    __tablename__ = "post"
+    __table_args__ = (Index("ix_post_created_at_id", "created_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    creator_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+
+    creator: Mapped[User] = relationship(back_populates="posts")

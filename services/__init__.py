@@ -1,0 +1,1 @@
+"""The service layer: every business rule lives here, shared by GraphQL and REST."""

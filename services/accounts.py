@@ -1,0 +1,109 @@
+"""Accounts: registration, login and user lookup."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from extensions import db
+from models import User
+from services import auth
+from services.passwords import hash_password, verify_password
+from services.validation import (
+    PASSWORD_MAX,
+    FieldError,
+    password_error,
+    username_error,
+    username_key,
+)
+from session_store import StoredSession
+
+WRONG_CREDENTIALS = "incorrect username or password"
+
+
+@dataclass
+class AccountResult:
+    """What register and login answer: a user, or the field errors that stopped them."""
+
+    user: User | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+    @classmethod
+    def failed(cls, error: FieldError) -> AccountResult:
+        """A result carrying one field error."""
+        return cls(errors=[error])
+
+
+def register(session: StoredSession, username: str, password: str) -> AccountResult:
+    """Create an account and log it in, or say which field is wrong."""
+    error = username_error(username) or password_error(password)
+    if error:
+        return AccountResult.failed(error)
+    if _find_by_username(username) is not None:
+        return AccountResult.failed(FieldError("username", "username already taken"))
+    user = User(username=username, username_key=username_key(username))
+    user.password_hash = hash_password(password)
+    if not _insert_and_log_in(session, user):
+        return AccountResult.failed(FieldError("username", "username already taken"))
+    return AccountResult(user=user)
+
+
+def login(session: StoredSession, username: str, password: str) -> AccountResult:
+    """Log in with a username and password; unknown users and wrong passwords look alike."""
+    user = _find_by_username(username) if username_error(username) is None else None
+    stored_hash = user.password_hash if user else None
+    if len(password) > PASSWORD_MAX or not verify_password(stored_hash, password) or user is None:
+        return AccountResult.failed(FieldError("password", WRONG_CREDENTIALS))
+    auth.log_in(session, user.id)
+    return AccountResult(user=user)
+
+
+def get_user(user_id: int) -> User | None:
+    """The user with this id, from the identity map when already loaded."""
+    return db.session.get(User, user_id)
+
+
+def users_by_ids(user_ids: Iterable[int]) -> dict[int, User]:
+    """Users keyed by id, fetched in one query."""
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    rows = db.session.scalars(select(User).where(User.id.in_(wanted)))
+    return {user.id: user for user in rows}
+
+
+def _find_by_username(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username_key == username_key(username)))
+
+
+def _insert_and_log_in(session: StoredSession, user: User) -> bool:
+    """Insert the user and log in, all or nothing; False when the name was taken meanwhile.
+
+    The row is flushed (for its id), the session stored, and only then committed, so a
+    Redis failure leaves no account behind and a failed commit leaves no session.
+    """
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    try:
+        auth.log_in(session, user.id)
+        db.session.commit()
+    except (RedisError, SQLAlchemyError):
+        db.session.rollback()
+        _forget_session(session)
+        raise
+    return True
+
+
+def _forget_session(session: StoredSession) -> None:
+    """Best effort: remove a session stored for a registration that did not commit."""
+    with suppress(RedisError):
+        auth.log_out(session)

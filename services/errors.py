@@ -1,0 +1,58 @@
+"""Errors the service layer raises on purpose; interfaces map them to codes and statuses."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A refusal the client is meant to see, with a stable code and HTTP status."""
+
+    code = "BAD_REQUEST"
+    status = 400
+    default_message = "bad request"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+
+
+class InvalidInput(ServiceError):
+    """An argument outside what the API accepts."""
+
+    code = "BAD_USER_INPUT"
+    default_message = "invalid input"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class NotAuthenticated(ServiceError):
+    """The operation needs a logged-in user."""
+
+    code = "UNAUTHENTICATED"
+    status = 401
+    default_message = "not authenticated"
+
+
+class NotAuthorized(ServiceError):
+    """The user may not touch this object."""
+
+    code = "FORBIDDEN"
+    status = 403
+    default_message = "not authorized"
+
+
+class NotFound(ServiceError):
+    """No such object."""
+
+    code = "NOT_FOUND"
+    status = 404
+    default_message = "not found"
+
+
+class ServiceUnavailable(ServiceError):
+    """A backing service (Redis, the database) is down; try again shortly."""
+
+    code = "SERVICE_UNAVAILABLE"
+    status = 503
+    default_message = "service temporarily unavailable, try again shortly"

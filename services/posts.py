@@ -1,0 +1,80 @@
+"""Posts: listing with a cursor, and changes only by their creator."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from extensions import db
+from models import Post
+from services.errors import InvalidInput, NotAuthorized
+from services.validation import title_error
+
+MAX_ID = 2**31 - 1
+
+
+def list_posts(limit: int, cursor: str | None) -> list[Post]:
+    """Newest first, at most the configured maximum, older than the cursor when given."""
+    limit = max(0, min(limit, current_app.config["POSTS_MAX_LIMIT"]))
+    query = select(Post).order_by(Post.created_at.desc(), Post.id.desc()).limit(limit)
+    if cursor is not None:
+        query = query.where(Post.created_at < _cursor_time(cursor))
+    return list(db.session.scalars(query))
+
+
+def get_post(post_id: int) -> Post | None:
+    """The post with this id, or None."""
+    if not 0 < post_id <= MAX_ID:
+        return None
+    return db.session.get(Post, post_id)
+
+
+def create_post(user_id: int, title: str) -> Post:
+    """Create a post owned by the user."""
+    _check_title(title)
+    post = Post(title=title, creator_id=user_id)
+    db.session.add(post)
+    db.session.commit()
+    return post
+
+
+def update_post(user_id: int, post_id: int, title: str | None) -> Post | None:
+    """Change a post's title; None when there is no such post."""
+    post = get_post(post_id)
+    if post is None:
+        return None
+    if post.creator_id != user_id:
+        raise NotAuthorized()
+    if title is not None:
+        _check_title(title)
+        post.title = title
+        db.session.commit()
+    return post
+
+
+def delete_post(user_id: int, post_id: int) -> bool:
+    """Delete the user's own post; True also when it was already gone."""
+    post = get_post(post_id)
+    if post is None:
+        return True
+    if post.creator_id != user_id:
+        raise NotAuthorized()
+    db.session.execute(delete(Post).where(Post.id == post_id, Post.creator_id == user_id))
+    db.session.commit()
+    return True
+
+
+def _check_title(title: str) -> None:
+    error = title_error(title)
+    if error:
+        raise InvalidInput(error.field, error.message)
+
+
+def _cursor_time(cursor: str) -> datetime:
+    try:
+        millis = int(cursor)
+        return datetime.fromtimestamp(millis / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidInput("cursor", "must be the createdAt of a post") from None
