@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from flask import Flask, g, request
@@ -12,6 +13,8 @@ from db_setup import MIGRATIONS_DIR
 from errors import register_error_handlers
 from extensions import db, migrate, redis_client, server_sessions
 from query_executor import graphql_runtime
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -46,8 +49,7 @@ def register_request_ids(app: Flask) -> None:
     @app.before_request
     def assign_request_id() -> None:
         incoming = request.headers.get("X-Request-Id", "")
-        ok = 0 < len(incoming) <= 64 and incoming.replace("-", "").isalnum()
-        g.request_id = incoming if ok else secrets.token_hex(8)
+        g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else secrets.token_hex(8)
 
     @app.after_request
     def echo_request_id(response):  # type: ignore[no-untyped-def]

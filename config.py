@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-INSTANCE_DIR = Path(__file__).resolve().parent / "instance"
+PROJECT_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH") or PROJECT_DIR / "instance")
 TEN_YEARS = 10 * 365 * 24 * 3600
 MIN_SECRET_LENGTH = 32
 
@@ -17,8 +19,8 @@ class ConfigError(RuntimeError):
     """The environment does not describe a configuration the service can start with."""
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
+def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
@@ -27,8 +29,8 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
 
 
-def _env_list(name: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+def _env_list(env: Mapping[str, str], name: str) -> list[str]:
+    return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
 
 
 def normalise_database_url(url: str) -> str:
@@ -49,7 +51,7 @@ def _development_secret(instance_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def engine_options(url: str) -> dict[str, Any]:
+def engine_options(url: str, statement_timeout_ms: int) -> dict[str, Any]:
     """Pool and timeout settings: bounded waits everywhere, stale connections replaced."""
     options: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("postgresql"):
@@ -59,7 +61,7 @@ def engine_options(url: str) -> dict[str, Any]:
             pool_timeout=2,
             connect_args={
                 "connect_timeout": 2,
-                "options": f"-c statement_timeout={_env_int('DB_STATEMENT_TIMEOUT_MS', 5000)}",
+                "options": f"-c statement_timeout={statement_timeout_ms}",
             },
         )
     return options
@@ -94,27 +96,30 @@ class Config:
     GRAPHQL_DOCUMENT_CACHE_SIZE = 512
 
     POSTS_MAX_LIMIT = 100
-    ARGON2_TIME_COST = 3
-    ARGON2_MEMORY_COST = 64 * 1024  # KiB
-    ARGON2_PARALLELISM = 4
 
     REDIS_SOCKET_TIMEOUT = 0.5
     REDIS_CONNECT_TIMEOUT = 0.5
     REDIS_RETRIES = 1
     AUTO_MIGRATE = True
 
-    def __init__(self) -> None:
-        self.SECRET_KEY = os.environ.get("SECRET_KEY", "")
-        self.DATABASE_URL = os.environ.get("DATABASE_URL", "")
-        self.REDIS_URL = os.environ.get("REDIS_URL", "")
-        self.SESSION_COOKIE_NAME = os.environ.get("SESSION_COOKIE_NAME", "qid")
-        self.SESSION_KEY_PREFIX = os.environ.get("SESSION_KEY_PREFIX", "sess:")
-        self.SESSION_LIFETIME = _env_int("SESSION_LIFETIME", TEN_YEARS)
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        env = os.environ if env is None else env
+        self.SECRET_KEY = env.get("SECRET_KEY", "")
+        self.DATABASE_URL = env.get("DATABASE_URL", "")
+        self.REDIS_URL = env.get("REDIS_URL", "")
+        self.SESSION_COOKIE_NAME = env.get("SESSION_COOKIE_NAME", "qid")
+        self.SESSION_KEY_PREFIX = env.get("SESSION_KEY_PREFIX", "sess:")
+        self.SESSION_LIFETIME = _env_int(env, "SESSION_LIFETIME", TEN_YEARS)
         self.PERMANENT_SESSION_LIFETIME = timedelta(seconds=self.SESSION_LIFETIME)
-        self.CORS_ORIGINS = _env_list("CORS_ORIGINS")
-        self.PORT = _env_int("PORT", 4000)
-        self.AUTO_MIGRATE = os.environ.get("AUTO_MIGRATE", "1") != "0"
+        self.CORS_ORIGINS = _env_list(env, "CORS_ORIGINS")
+        self.PORT = _env_int(env, "PORT", 4000)
+        self.AUTO_MIGRATE = env.get("AUTO_MIGRATE", "1") != "0"
         self.SESSION_COOKIE_SECURE = self.PRODUCTION
+        self.DB_STATEMENT_TIMEOUT_MS = _env_int(env, "DB_STATEMENT_TIMEOUT_MS", 5000)
+        # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile)
+        self.ARGON2_TIME_COST = _env_int(env, "ARGON2_TIME_COST", 3)
+        self.ARGON2_MEMORY_COST = _env_int(env, "ARGON2_MEMORY_COST", 64 * 1024)  # KiB
+        self.ARGON2_PARALLELISM = _env_int(env, "ARGON2_PARALLELISM", 4)
 
     def finalise(self, instance_dir: Path) -> None:
         """Fill in what depends on the environment kind; raise ConfigError if unusable."""
@@ -125,7 +130,9 @@ class Config:
         if not self.DATABASE_URL:
             self.DATABASE_URL = f"sqlite:///{instance_dir / 'app.sqlite'}"
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(self.DATABASE_URL)
-        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(
+            self.SQLALCHEMY_DATABASE_URI, self.DB_STATEMENT_TIMEOUT_MS
+        )
 
 
 class DevelopmentConfig(Config):
@@ -159,11 +166,12 @@ CONFIGS: dict[str, type[Config]] = {
 }
 
 
-def load_config(instance_dir: Path = INSTANCE_DIR) -> Config:
-    """Build the configuration named by APP_ENV from the environment."""
-    name = os.environ.get("APP_ENV", "development")
+def load_config(env: Mapping[str, str] | None = None, instance_dir: Path = INSTANCE_DIR) -> Config:
+    """Build the configuration named by APP_ENV from the environment (or ``env``)."""
+    env = os.environ if env is None else env
+    name = env.get("APP_ENV", "development")
     if name not in CONFIGS:
         raise ConfigError(f"APP_ENV must be one of {', '.join(CONFIGS)}, got {name!r}")
-    config = CONFIGS[name]()
+    config = CONFIGS[name](env)
     config.finalise(instance_dir)
     return config

@@ -10,9 +10,9 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from config import INSTANCE_DIR
+from config import PROJECT_DIR
 
-MIGRATIONS_DIR = str(INSTANCE_DIR.parent / "migrations")
+MIGRATIONS_DIR = str(PROJECT_DIR / "migrations")
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 

@@ -6,6 +6,7 @@ import logging
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from threading import Lock
 from typing import Any
@@ -56,8 +57,9 @@ class Outcome:
     status: int = 200
 
 
+@cache
 def build_schema(schema_path: str = SCHEMA_PATH) -> GraphQLSchema:
-    """The executable schema: the SDL file bound to the resolvers."""
+    """The executable schema: the SDL file bound to the resolvers (built once per process)."""
     return make_executable_schema(load_schema_from_path(schema_path), *bindables)
 
 

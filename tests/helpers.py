@@ -1,0 +1,96 @@
+"""Helpers shared by the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import redis
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+REGISTER = """
+mutation Register($username: String!, $password: String!) {
+  register(options: {username: $username, password: $password}) {
+    errors { field message }
+    user { id username createdAt updatedAt }
+  }
+}"""
+LOGIN = """
+mutation Login($username: String!, $password: String!) {
+  login(options: {username: $username, password: $password}) {
+    errors { field message }
+    user { id username }
+  }
+}"""
+ME = "{ me { id username } }"
+LOGOUT = "mutation { logout }"
+REGISTER_ALICE = (
+    'mutation { register(options: {username: "alice", password: "correct horse"}) { user { id } } }'
+)
+CREATE_POST = (
+    "mutation Create($title: String!) { createPost(title: $title) { id title creatorId } }"
+)
+
+
+class GraphQLClient:
+    """Posts GraphQL operations as JSON through a Flask test client."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def post(self, query: str, **variables: Any) -> TestResponse:
+        """The raw response to an operation."""
+        return self.client.post("/graphql", json={"query": query, "variables": variables})
+
+    def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
+        """The JSON body of the response to an operation."""
+        body: dict[str, Any] = self.post(query, **variables).get_json()
+        return body
+
+    def register(self, username: str = "alice", password: str = "correct horse") -> dict[str, Any]:
+        """Register and return the register payload."""
+        payload: dict[str, Any] = self(REGISTER, username=username, password=password)["data"][
+            "register"
+        ]
+        return payload
+
+    def login(self, username: str = "alice", password: str = "correct horse") -> dict[str, Any]:
+        """Log in and return the login payload."""
+        payload: dict[str, Any] = self(LOGIN, username=username, password=password)["data"]["login"]
+        return payload
+
+    def me(self) -> dict[str, Any] | None:
+        """The user ``me`` answers with."""
+        me: dict[str, Any] | None = self(ME)["data"]["me"]
+        return me
+
+
+def cookie_value(client: FlaskClient, name: str = "qid") -> str | None:
+    """The value of a cookie in the client's jar."""
+    cookie = client.get_cookie(name)
+    return cookie.value if cookie else None
+
+
+def set_cookies(response: TestResponse) -> list[str]:
+    """The Set-Cookie headers of a response."""
+    return response.headers.getlist("Set-Cookie")
+
+
+def _command_calls(server: redis.Redis) -> dict[str, int]:
+    stats = server.info("commandstats")
+    return {name: value["calls"] for name, value in stats.items()}
+
+
+@contextmanager
+def count_redis_commands(server: redis.Redis) -> Iterator[dict[str, int]]:
+    """Count the commands Redis executes inside the block (INFO itself excluded)."""
+    counts: dict[str, int] = {}
+    before = _command_calls(server)
+    yield counts
+    after = _command_calls(server)
+    for name, calls in after.items():
+        delta = calls - before.get(name, 0)
+        if delta and name != "cmdstat_info":
+            counts[name.removeprefix("cmdstat_")] = delta

@@ -1,0 +1,95 @@
+"""Real gunicorn: workers share sessions through Redis; the master migrates once."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.helpers import ME, REGISTER
+from tests.processes import HttpClient, gunicorn, wait_for_workers
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_login_on_one_request_is_honoured_by_every_worker(tmp_path: Path, redis_url: str) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
+        "REDIS_URL": redis_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST": "1024",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "1",
+    }
+    with gunicorn(env, tmp_path) as server:
+        assert len(wait_for_workers(server.process.pid, 2)) == 2
+        client = HttpClient(server.base_url)
+        status, body = client.graphql(REGISTER, username="alice", password="correct horse")
+        assert status == 200 and body["data"]["register"]["user"]["username"] == "alice"
+        assert "qid" in client.cookies
+        for _ in range(20):
+            fresh = HttpClient(server.base_url)  # a new connection each time: any worker
+            fresh.cookies = dict(client.cookies)
+            status, body = fresh.graphql(ME)
+            assert status == 200
+            assert body["data"]["me"]["username"] == "alice"
+        log = server.log()
+    assert log.count("Running upgrade") == 1  # migrations ran once, in the master
+
+
+def test_embedded_redis_default_with_nothing_configured(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    env = {"INSTANCE_PATH": str(instance), "WEB_CONCURRENCY": "2"}
+    with gunicorn(env, tmp_path, drop=("REDIS_URL", "DATABASE_URL", "SECRET_KEY")) as server:
+        client = HttpClient(server.base_url)
+        status, body = client.graphql(REGISTER, username="alice", password="correct horse")
+        assert status == 200, body
+        status, body = client.graphql(ME)
+        assert body["data"]["me"]["username"] == "alice"
+        assert client.request("GET", "/healthz")[0] == 200
+        assert (instance / "app.sqlite").exists()
+        assert (instance / "secret_key").exists()
+        settings = json.loads((instance / "redis.db.settings").read_text())
+        redis_pid = int(Path(settings["pidfile"]).read_text())
+        assert psutil.pid_exists(redis_pid)
+    # the master owns the embedded server and stops it on exit; workers never do
+    assert _gone(redis_pid)
+
+
+def _gone(pid: int, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_production_refuses_to_start_without_a_strong_secret(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.processes import GUNICORN, PROJECT_DIR
+
+    env = {
+        **os.environ,
+        "APP_ENV": "production",
+        "SECRET_KEY": "short",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}",
+        "GUNICORN_BIND": "127.0.0.1:0",
+    }
+    result = subprocess.run(
+        [GUNICORN, "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert b"SECRET_KEY must be set to at least 32 characters" in result.stdout + result.stderr
