@@ -7,6 +7,7 @@ import secrets
 
 from flask import Flask, g, request
 
+import web_security
 from blueprints import graphql_api, rest
 from config import INSTANCE_DIR, Config, load_config
 from db_setup import MIGRATIONS_DIR
@@ -22,6 +23,7 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=True)
     app.config.from_object(config or load_config())
     init_extensions(app)
+    web_security.init_app(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_request_ids(app)

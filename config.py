@@ -73,6 +73,7 @@ class Config:
     APP_ENV = "development"
     DEBUG = False
     TESTING = False
+    PROPAGATE_EXCEPTIONS: bool | None = None
     PRODUCTION = False
 
     SESSION_TYPE = "redis"
@@ -96,6 +97,13 @@ class Config:
     GRAPHQL_DOCUMENT_CACHE_SIZE = 512
 
     POSTS_MAX_LIMIT = 100
+    # attempts/seconds; per account counts failures, per IP counts every attempt
+    RATE_LIMIT_LOGIN_ACCOUNT = "10/900"
+    RATE_LIMIT_LOGIN_IP = "50/900"
+    RATE_LIMIT_REGISTER_IP = "20/3600"
+    RATE_LIMIT_RESET_ACCOUNT = "3/3600"
+    RATE_LIMIT_RESET_IP = "10/3600"
+    RATE_LIMIT_CHANGE_PASSWORD_IP = "20/3600"
 
     REDIS_SOCKET_TIMEOUT = 0.5
     REDIS_CONNECT_TIMEOUT = 0.5
@@ -111,6 +119,20 @@ class Config:
         self.SESSION_KEY_PREFIX = env.get("SESSION_KEY_PREFIX", "sess:")
         self.SESSION_LIFETIME = _env_int(env, "SESSION_LIFETIME", TEN_YEARS)
         self.PERMANENT_SESSION_LIFETIME = timedelta(seconds=self.SESSION_LIFETIME)
+        self.SESSION_INDEX_PREFIX = env.get("SESSION_INDEX_PREFIX", "user-sessions:")
+        self.SESSION_IDLE_TIMEOUT = _env_int(env, "SESSION_IDLE_TIMEOUT", 0)
+        self.SESSION_MAX_AGE = _env_int(env, "SESSION_MAX_AGE", 0)
+        self.SESSION_TOUCH_INTERVAL = _env_int(env, "SESSION_TOUCH_INTERVAL", 60)
+        self.RESET_TOKEN_TTL = _env_int(env, "RESET_TOKEN_TTL", 3 * 24 * 3600)
+        self.MAIL_URL = env.get("MAIL_URL", "")
+        self.MAIL_FROM = env.get("MAIL_FROM", "no-reply@localhost")
+        self.APP_URL = env.get("APP_URL", "http://localhost:3000").rstrip("/")
+        self.TRUSTED_PROXIES = _env_int(env, "TRUSTED_PROXIES", 0)
+        self.SECRET_KEY_FALLBACKS = _env_list(env, "SECRET_KEY_FALLBACKS")
+        if env.get("SESSION_COOKIE_HOST_PREFIX") == "1":
+            # __Host- cookies must be Secure, Path=/ and carry no Domain: browsers enforce it
+            self.SESSION_COOKIE_NAME = "__Host-" + self.SESSION_COOKIE_NAME
+            self.SESSION_COOKIE_SECURE = True
         self.CORS_ORIGINS = _env_list(env, "CORS_ORIGINS")
         self.PORT = _env_int(env, "PORT", 4000)
         self.AUTO_MIGRATE = env.get("AUTO_MIGRATE", "1") != "0"

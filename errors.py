@@ -11,7 +11,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from http_json import json_response
-from services.errors import ServiceError, ServiceUnavailable
+from services.errors import RateLimited, ServiceError, ServiceUnavailable
+from session_store import SessionInterrupted
 
 log = logging.getLogger(__name__)
 OUTAGES = (RedisError, OperationalError, PoolTimeoutError)
@@ -38,7 +39,9 @@ def handle_http_error(error: HTTPException) -> Response:
 def handle_service_error(error: ServiceError) -> Response:
     """A refusal from the service layer, with its status."""
     response = json_response(error_body(error.code, error.message), error.status)
-    if error.status == 503:
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after)
+    elif error.status == 503:
         response.headers["Retry-After"] = RETRY_AFTER_SECONDS
     return response
 
@@ -54,6 +57,9 @@ def handle_internal_error(error: InternalServerError) -> Response:
     original = error.original_exception
     if isinstance(original, OUTAGES):
         return handle_outage(original)
+    if isinstance(original, SessionInterrupted):
+        message = "The session ended (logout or revocation) while this request was running."
+        return json_response(error_body("SESSION_ENDED", message), 409)
     log.error("unhandled error [request %s]", g.get("request_id", "-"), exc_info=original)
     return json_response(error_body("INTERNAL_SERVER_ERROR", "Internal server error"), 500)
 

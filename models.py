@@ -60,6 +60,7 @@ class User(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(40))
     username_key: Mapped[str] = mapped_column(String(40), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(Text)
 
     posts: Mapped[list[Post]] = relationship(back_populates="creator", passive_deletes=True)

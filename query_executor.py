@@ -29,7 +29,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from query_limits import SensitiveFieldOnceRule, alias_limit_rule, depth_limit_rule
 from resolvers import bindables
-from services.errors import InvalidInput, ServiceError, ServiceUnavailable
+from services.errors import InvalidInput, RateLimited, ServiceError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 SCHEMA_PATH = str(Path(__file__).resolve().parent / "schema.graphql")
@@ -51,10 +51,11 @@ class Prepared:
 
 @dataclass
 class Outcome:
-    """A response body and its HTTP status."""
+    """A response body, its HTTP status and extra headers."""
 
     body: dict[str, Any]
     status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @cache
@@ -125,7 +126,7 @@ class QueryExecutor:
             logger=_quiet.name,
             hide_suggestions=not self.suggestions,
         )
-        return Outcome(result, _status_of(result))
+        return _outcome(result)
 
     def format_error(self, error: GraphQLError, debug: bool = False) -> dict[str, Any]:
         """Client-safe error: intended errors keep their message, anything else is masked."""
@@ -151,6 +152,8 @@ def _service_error(error: GraphQLError, original: ServiceError) -> dict[str, Any
     extensions: dict[str, Any] = {"code": original.code}
     if isinstance(original, InvalidInput):
         extensions["field"] = original.field
+    if isinstance(original, RateLimited):
+        extensions["retryAfter"] = original.retry_after
     return {**_position(error), "message": original.message, "extensions": extensions}
 
 
@@ -166,12 +169,17 @@ def _position(error: GraphQLError) -> dict[str, Any]:
     return {key: formatted[key] for key in ("locations", "path") if key in formatted}
 
 
-def _status_of(result: dict[str, Any]) -> int:
+def _outcome(result: dict[str, Any]) -> Outcome:
+    """The HTTP status (and Retry-After) a result calls for."""
     errors = result.get("errors") or []
-    codes = {e.get("extensions", {}).get("code") for e in errors}
+    extensions = [e.get("extensions", {}) for e in errors]
+    codes = {ext.get("code") for ext in extensions}
     if ServiceUnavailable.code in codes:
-        return 503
-    return 400 if "data" not in result else 200
+        return Outcome(result, 503, {"Retry-After": "1"})
+    if RateLimited.code in codes:
+        wait = max(int(ext.get("retryAfter", 1)) for ext in extensions)
+        return Outcome(result, 429, {"Retry-After": str(wait)})
+    return Outcome(result, 400 if "data" not in result else 200)
 
 
 class GraphQLRuntime:

@@ -15,17 +15,24 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import redis
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, current_app
+from flask import session as flask_session
 from flask_session.redis import RedisSession, RedisSessionInterface
+
+from session_index import SessionIndex
 
 log = logging.getLogger(__name__)
 
 SID_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
+CREATED_AT = "createdAt"  # seconds since the epoch, stamped when the record is first written
+SEEN_AT = "seenAt"  # last activity, kept only when an idle timeout is configured
 _decoder = msgspec.msgpack.Decoder(dict[str, Any])
 _encoder = msgspec.msgpack.Encoder()
 
@@ -48,11 +55,12 @@ class StoredSession(RedisSession):
 
     permanent = True  # every session lives for SESSION_LIFETIME, as in the seed
 
-    def __init__(self, sid: str | None = None, loader: Callable[[], dict[str, Any]] | None = None):
+    def __init__(self, sid: str | None = None):
         super().__init__(None, sid=sid)
-        self._loader = loader
+        self._loader: Callable[[], dict[str, Any]] | None = None
         self.stored = False  # True once a record for ``sid`` is known to exist in Redis
         self.ended = False  # True when a write found the record gone (logout won the race)
+        self.touch_due = False  # True when the idle-timeout expiry should be pushed back
         self.cookie_pending = False  # True once persisted under an id the client lacks
 
     def _load(self) -> None:
@@ -141,15 +149,58 @@ class StoredSession(RedisSession):
         return dict(dict.items(self))
 
 
+@dataclass(frozen=True)
+class SessionPolicy:
+    """How long sessions live: lifetime, and the optional idle and absolute limits (0 = off)."""
+
+    lifetime: int
+    idle_timeout: int = 0
+    max_age: int = 0
+    touch_interval: int = 60
+
+    def ttl(self, created_at: int, now: int) -> int:
+        """Seconds the record may live from ``now``."""
+        ttl = self.lifetime
+        if self.idle_timeout:
+            ttl = min(ttl, self.idle_timeout)
+        if self.max_age:
+            ttl = min(ttl, created_at + self.max_age - now)
+        return ttl
+
+    def expired(self, data: dict[str, Any], now: int) -> bool:
+        """Whether a record is past the absolute limit."""
+        return bool(self.max_age) and now - int(data.get(CREATED_AT, now)) >= self.max_age
+
+    def touch_due(self, data: dict[str, Any], now: int) -> bool:
+        """Whether an idle-timeout session should have its expiry pushed back now."""
+        seen = int(data.get(SEEN_AT, data.get(CREATED_AT, now)))
+        return bool(self.idle_timeout) and now - seen >= self.touch_interval
+
+
+class SessionInterrupted(Exception):
+    """The session was ended (logout, revocation) while this request was changing it."""
+
+
 class RedisSessionStore(RedisSessionInterface):
     """Flask-Session's Redis interface with lazy reads, safe records and race-free writes."""
 
     session_class = StoredSession
 
-    def __init__(self, app: Flask, client: redis.Redis, key_prefix: str, sid_length: int):
+    def __init__(
+        self,
+        app: Flask,
+        client: redis.Redis,
+        key_prefix: str,
+        sid_length: int,
+        *,
+        policy: SessionPolicy,
+        index: SessionIndex,
+    ) -> None:
         super().__init__(
             app, client=client, key_prefix=key_prefix, sid_length=sid_length, permanent=True
         )
+        self.policy = policy
+        self.index = index
 
     def store_key(self, sid: str) -> str:
         """The Redis key holding the session ``sid``."""
@@ -160,9 +211,11 @@ class RedisSessionStore(RedisSessionInterface):
         sid = request.cookies.get(self.get_cookie_name(app))
         if not sid or not SID_PATTERN.fullmatch(sid):
             return self.session_class()
-        return self.session_class(sid=sid, loader=lambda: self._fetch(sid))
+        session = self.session_class(sid=sid)
+        session._loader = lambda: self._fetch(session, sid)
+        return session
 
-    def _fetch(self, sid: str) -> dict[str, Any]:
+    def _fetch(self, session: StoredSession, sid: str) -> dict[str, Any]:
         key = self.store_key(sid)
         raw = self.client.get(key)
         if raw is None:
@@ -172,6 +225,11 @@ class RedisSessionStore(RedisSessionInterface):
             log.warning("deleted an undecodable session record %s", key[: len(self.key_prefix) + 6])
             self.client.delete(key)
             return {}
+        now = int(time.time())
+        if self.policy.expired(data, now):
+            self.client.delete(key)
+            return {}
+        session.touch_due = self.policy.touch_due(data, now)
         return data
 
     def regenerate(self, session: StoredSession) -> None:
@@ -194,26 +252,30 @@ class RedisSessionStore(RedisSessionInterface):
         session.ended = bool(session.sid)
         session.modified = False
 
-    def persist(self, session: StoredSession) -> None:
+    def persist(self, session: StoredSession) -> bool:
         """Write the session now (NX when new, XX when existing); the response sets the cookie.
 
         A write that finds an existing record gone (logout or revocation won a race)
-        does not recreate it: the session is marked ended and emptied.
+        does not recreate it: the session is marked ended and emptied, and False returned.
         """
-        app = self.app
-        if self._write(app, session):
+        written = self._write(session)
+        if written:
             session.cookie_pending = True
         else:
             session.ended = True
             dict.clear(session)
         session.modified = False
+        return written
 
     def save_session(self, app: Flask, session: StoredSession, response: Response) -> None:
         """Persist a modified session, then set or clear the cookie."""
         if session.accessed:
             response.vary.add("Cookie")
         if session.modified and session:
-            self.persist(session)
+            if not self.persist(session):
+                raise SessionInterrupted()
+        elif session.touch_due and session:
+            self._write(session)  # a lost race here just means the user was logged out
         if session.cookie_pending and session:
             self._set_cookie(app, session, response)
         elif session.modified or session.ended:
@@ -226,14 +288,23 @@ class RedisSessionStore(RedisSessionInterface):
         if session.sid:
             self._clear_cookie(app, response)
 
-    def _write(self, app: Flask, session: StoredSession) -> bool:
-        ttl = int(app.permanent_session_lifetime.total_seconds())
-        value = encode_record(session.data())
+    def _write(self, session: StoredSession) -> bool:
+        now = int(time.time())
+        data = session.data()
+        if self.policy.idle_timeout:
+            data[SEEN_AT] = now
         if session.stored and session.sid:
+            ttl = self.policy.ttl(int(data.get(CREATED_AT, now)), now)
             key = self.store_key(session.sid)
-            session.stored = bool(self.client.set(key, value, ex=ttl, xx=True))
+            session.stored = ttl > 0 and bool(
+                self.client.set(key, encode_record(data), ex=ttl, xx=True)
+            )
             return session.stored
+        data[CREATED_AT] = now
+        dict.__setitem__(session, CREATED_AT, now)
         session.sid = self._generate_sid(self.sid_length)
+        value = encode_record(data)
+        ttl = self.policy.ttl(now, now)
         session.stored = bool(self.client.set(self.store_key(session.sid), value, ex=ttl, nx=True))
         return session.stored
 
@@ -266,7 +337,30 @@ class ServerSessions:
     """Flask extension installing the Redis session store on an app."""
 
     def init_app(self, app: Flask, client: redis.Redis) -> None:
-        """Make the app keep its sessions in Redis through ``client``."""
-        app.session_interface = RedisSessionStore(
-            app, client, app.config["SESSION_KEY_PREFIX"], app.config["SESSION_ID_LENGTH"]
+        """Make the app keep its sessions (and their per-user index) in Redis via ``client``."""
+        config = app.config
+        policy = SessionPolicy(
+            lifetime=config["SESSION_LIFETIME"],
+            idle_timeout=config["SESSION_IDLE_TIMEOUT"],
+            max_age=config["SESSION_MAX_AGE"],
+            touch_interval=config["SESSION_TOUCH_INTERVAL"],
         )
+        prefix = config["SESSION_KEY_PREFIX"]
+        index = SessionIndex(client, config["SESSION_INDEX_PREFIX"], prefix, policy.lifetime)
+        app.session_interface = RedisSessionStore(
+            app, client, prefix, config["SESSION_ID_LENGTH"], policy=policy, index=index
+        )
+
+    @property
+    def store(self) -> RedisSessionStore:
+        """The current app's session store."""
+        store = current_app.session_interface
+        assert isinstance(store, RedisSessionStore)
+        return store
+
+
+def current_session() -> StoredSession:
+    """The request's session object itself (not Flask's proxy to it)."""
+    session = flask_session._get_current_object()  # type: ignore[attr-defined]
+    assert isinstance(session, StoredSession)
+    return session

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from ariadne.explorer import ExplorerGraphiQL
-from flask import Blueprint, Response, abort, current_app, request, session
+from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.exceptions import BadRequest
 
 from extensions import db, redis_client
 from http_json import json_response, read_json_object
 from query_executor import graphql_runtime
 from resolvers.context import RequestContext
+from session_store import current_session
 
 bp = Blueprint("graphql_api", __name__)
 _explorer_html = ExplorerGraphiQL(title="seed-service GraphQL").html(None)
@@ -23,13 +24,12 @@ def execute_operation() -> Response:
     data = read_operation()
     context = RequestContext(
         request=request,
-        session=session,  # type: ignore[arg-type]
+        session=current_session(),
         db=db.session,
         redis=redis_client.client,
     )
     outcome = graphql_runtime.executor.execute(data, context)
-    headers = {"Retry-After": "1"} if outcome.status == 503 else None
-    return json_response(outcome.body, outcome.status, headers)
+    return json_response(outcome.body, outcome.status, outcome.headers)
 
 
 @bp.get("/graphql")

@@ -8,7 +8,7 @@ from ariadne import MutationType
 
 from models import Post
 from resolvers.context import Info, context_of
-from services import accounts, auth, posts
+from services import accounts, auth, password_reset, posts, user_sessions
 from services.accounts import AccountResult
 
 mutation = MutationType()
@@ -17,7 +17,10 @@ mutation = MutationType()
 @mutation.field("register")
 def resolve_register(_: Any, info: Info, options: dict[str, str]) -> AccountResult:
     """Create an account and log in."""
-    return accounts.register(context_of(info).session, options["username"], options["password"])
+    session = context_of(info).session
+    return accounts.register(
+        session, options["username"], options["password"], options.get("email")
+    )
 
 
 @mutation.field("login")
@@ -52,3 +55,32 @@ def resolve_delete_post(_: Any, info: Info, id: int) -> bool:
     """Delete one's own post."""
     user_id = auth.require_user_id(context_of(info).session)
     return posts.delete_post(user_id, id)
+
+
+@mutation.field("forgotPassword")
+def resolve_forgot_password(_: Any, info: Info, email: str) -> bool:
+    """Send a reset link when the email is known; always true."""
+    return password_reset.forgot_password(email)
+
+
+@mutation.field("changePassword")
+def resolve_change_password(
+    _: Any,
+    info: Info,
+    token: str,
+    newPassword: str,  # noqa: N803 - GraphQL argument name
+) -> AccountResult:
+    """Set a new password with a reset token and log in."""
+    return password_reset.change_password(context_of(info).session, token, newPassword)
+
+
+@mutation.field("revokeSession")
+def resolve_revoke_session(_: Any, info: Info, id: str) -> bool:
+    """End one of the user's sessions."""
+    return user_sessions.revoke_session(context_of(info).session, id)
+
+
+@mutation.field("logoutAll")
+def resolve_logout_all(_: Any, info: Info) -> int:
+    """End every session of the user; returns how many."""
+    return user_sessions.log_out_everywhere(context_of(info).session)

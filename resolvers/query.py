@@ -8,7 +8,8 @@ from ariadne import QueryType
 
 from models import Post, User
 from resolvers.context import Info, context_of
-from services import accounts, auth, posts
+from services import accounts, auth, posts, user_sessions
+from services.user_sessions import SessionInfo
 
 query = QueryType()
 
@@ -38,3 +39,9 @@ def resolve_me(_: Any, info: Info) -> User | None:
     """The logged-in user, or null."""
     user_id = auth.current_user_id(context_of(info).session)
     return accounts.get_user(user_id) if user_id is not None else None
+
+
+@query.field("sessions")
+def resolve_sessions(_: Any, info: Info) -> list[SessionInfo]:
+    """The logged-in user's sessions on every device."""
+    return user_sessions.list_sessions(context_of(info).session)

@@ -12,11 +12,13 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from extensions import db
 from models import User
-from services import auth
+from services import auth, rate_limits
 from services.passwords import hash_password, verify_password
 from services.validation import (
     PASSWORD_MAX,
     FieldError,
+    email_error,
+    normalise_email,
     password_error,
     username_error,
     username_key,
@@ -24,6 +26,7 @@ from services.validation import (
 from session_store import StoredSession
 
 WRONG_CREDENTIALS = "incorrect username or password"
+TAKEN_USERNAME = FieldError("username", "username already taken")
 
 
 @dataclass
@@ -39,28 +42,47 @@ class AccountResult:
         return cls(errors=[error])
 
 
-def register(session: StoredSession, username: str, password: str) -> AccountResult:
+def register(
+    session: StoredSession, username: str, password: str, email: str | None = None
+) -> AccountResult:
     """Create an account and log it in, or say which field is wrong."""
-    error = username_error(username) or password_error(password)
+    rate_limits.hit("register", "ip", rate_limits.client_ip(), "RATE_LIMIT_REGISTER_IP")
+    email = normalise_email(email) if email else None
+    error = username_error(username) or password_error(password) or _email_error(email)
+    if error is None:
+        error = _taken(username, email)
     if error:
         return AccountResult.failed(error)
-    if _find_by_username(username) is not None:
-        return AccountResult.failed(FieldError("username", "username already taken"))
-    user = User(username=username, username_key=username_key(username))
+    user = User(username=username, username_key=username_key(username), email=email)
     user.password_hash = hash_password(password)
     if not _insert_and_log_in(session, user):
-        return AccountResult.failed(FieldError("username", "username already taken"))
+        return AccountResult.failed(_taken(username, email) or TAKEN_USERNAME)
     return AccountResult(user=user)
 
 
 def login(session: StoredSession, username: str, password: str) -> AccountResult:
     """Log in with a username and password; unknown users and wrong passwords look alike."""
+    account = username_key(username)
+    rate_limits.hit("login", "ip", rate_limits.client_ip(), "RATE_LIMIT_LOGIN_IP")
+    rate_limits.check("login", "account", account, "RATE_LIMIT_LOGIN_ACCOUNT")
     user = _find_by_username(username) if username_error(username) is None else None
     stored_hash = user.password_hash if user else None
     if len(password) > PASSWORD_MAX or not verify_password(stored_hash, password) or user is None:
+        rate_limits.hit("login", "account", account, "RATE_LIMIT_LOGIN_ACCOUNT")
         return AccountResult.failed(FieldError("password", WRONG_CREDENTIALS))
     auth.log_in(session, user.id)
     return AccountResult(user=user)
+
+
+def set_password(user: User, password: str) -> None:
+    """Store a new password hash for the user."""
+    user.password_hash = hash_password(password)
+    db.session.commit()
+
+
+def find_by_email(email: str) -> User | None:
+    """The user with this email (compared case-insensitively), or None."""
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
 def get_user(user_id: int) -> User | None:
@@ -75,6 +97,18 @@ def users_by_ids(user_ids: Iterable[int]) -> dict[int, User]:
         return {}
     rows = db.session.scalars(select(User).where(User.id.in_(wanted)))
     return {user.id: user for user in rows}
+
+
+def _email_error(email: str | None) -> FieldError | None:
+    return email_error(email) if email is not None else None
+
+
+def _taken(username: str, email: str | None) -> FieldError | None:
+    if _find_by_username(username) is not None:
+        return TAKEN_USERNAME
+    if email is not None and find_by_email(email) is not None:
+        return FieldError("email", "email already taken")
+    return None
 
 
 def _find_by_username(username: str) -> User | None:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from flask import current_app
+import time
 
+from flask import has_request_context, request
+
+from extensions import server_sessions
 from services.errors import NotAuthenticated
-from session_store import RedisSessionStore, StoredSession
+from session_index import SessionEntry
+from session_store import StoredSession
 
 USER_ID = "userId"
-
-
-def _store() -> RedisSessionStore:
-    store = current_app.session_interface
-    assert isinstance(store, RedisSessionStore)
-    return store
+USER_AGENT_MAX = 256
 
 
 def current_user_id(session: StoredSession) -> int | None:
@@ -36,19 +35,34 @@ def log_in(session: StoredSession, user_id: int) -> None:
     Writing here rather than at the end of the request means a Redis failure surfaces
     inside the operation, before anything reports success.
     """
-    store = _store()
+    store = server_sessions.store
     store.regenerate(session)
     session.clear()
     session[USER_ID] = user_id
     store.persist(session)
+    store.index.add(user_id, _entry_for(session.sid or ""))
 
 
 def log_out(session: StoredSession) -> None:
-    """End the session now: its record is deleted and the cookie cleared."""
-    _store().destroy(session)
+    """End the session now: its record and index entry are deleted, the cookie cleared."""
+    user_id = current_user_id(session)
+    sid = session.sid
+    store = server_sessions.store
+    store.destroy(session)
+    if user_id is not None and sid:
+        store.index.remove(user_id, sid)
 
 
 def seconds_left(session: StoredSession) -> int | None:
     """Seconds until the session's record expires, or None if it has none."""
-    ttl = _store().client.ttl(_store().store_key(session.sid or ""))
+    store = server_sessions.store
+    ttl = store.client.ttl(store.store_key(session.sid or ""))
     return ttl if isinstance(ttl, int) and ttl >= 0 else None
+
+
+def _entry_for(sid: str) -> SessionEntry:
+    user_agent, ip = "", ""
+    if has_request_context():
+        user_agent = (request.user_agent.string or "")[:USER_AGENT_MAX]
+        ip = request.remote_addr or ""
+    return SessionEntry(sid, int(time.time() * 1000), user_agent, ip)

@@ -56,3 +56,15 @@ class ServiceUnavailable(ServiceError):
     code = "SERVICE_UNAVAILABLE"
     status = 503
     default_message = "service temporarily unavailable, try again shortly"
+
+
+class RateLimited(ServiceError):
+    """Too many attempts; the limit lifts by itself after ``retry_after`` seconds."""
+
+    code = "RATE_LIMITED"
+    status = 429
+    default_message = "too many attempts, try again later"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many attempts, try again in {retry_after} seconds")
+        self.retry_after = retry_after

@@ -9,6 +9,8 @@ USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{3,40}")
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024
 TITLE_MAX = 1000
+EMAIL_MAX = 254
+EMAIL_PATTERN = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
 _FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
@@ -50,6 +52,18 @@ def title_error(title: str) -> FieldError | None:
         return FieldError("title", f"length must be at most {TITLE_MAX}")
     if _FORBIDDEN_CHARS.search(title):
         return FieldError("title", "contains control characters or invalid text")
+    return None
+
+
+def normalise_email(email: str) -> str:
+    """The stored form of an email address."""
+    return email.strip().lower()
+
+
+def email_error(email: str) -> FieldError | None:
+    """Why an email address is unacceptable, or None."""
+    if len(email) > EMAIL_MAX or not EMAIL_PATTERN.fullmatch(email):
+        return FieldError("email", "not a valid email address")
     return None
 
 

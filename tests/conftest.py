@@ -98,6 +98,7 @@ def make_config(
     config = base({**environ, **(env or {})})
     config.finalise(Path(tempfile.gettempdir()))
     config.TESTING = True
+    config.PROPAGATE_EXCEPTIONS = False  # exercise the real error handlers, as in production
     config.ARGON2_TIME_COST = 1
     config.ARGON2_MEMORY_COST = 1024
     config.ARGON2_PARALLELISM = 1

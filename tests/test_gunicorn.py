@@ -39,7 +39,7 @@ def test_login_on_one_request_is_honoured_by_every_worker(tmp_path: Path, redis_
             assert status == 200
             assert body["data"]["me"]["username"] == "alice"
         log = server.log()
-    assert log.count("Running upgrade") == 1  # migrations ran once, in the master
+    assert log.count("Running upgrade  -> 0001") == 1  # migrations ran once, in the master
 
 
 def test_embedded_redis_default_with_nothing_configured(tmp_path: Path) -> None:

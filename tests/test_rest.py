@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import Flask
 
 from tests.helpers import GraphQLClient, cookie_value
@@ -23,7 +25,8 @@ def test_me_logged_in_shows_user_and_session(gql: GraphQLClient) -> None:
     assert body["user"] == {"id": user["id"], "username": "alice"}
     session = body["session"]
     assert session["cookie"] is True and session["active"] is True
-    assert session["data"] == {"userId": user["id"]}
+    assert session["data"] == {"userId": user["id"], "createdAt": session["data"]["createdAt"]}
+    assert abs(session["data"]["createdAt"] - time.time()) < 60
     assert 0 < session["ttl"] <= 10 * 365 * 24 * 3600
 
 

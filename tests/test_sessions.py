@@ -38,7 +38,9 @@ def test_login_cookie_attributes_and_stored_record(
     user_id = response.get_json()["data"]["register"]["user"]["id"]
     raw = redis_server.get(f"sess:{sid}")
     assert isinstance(raw, bytes)
-    assert msgspec.msgpack.decode(raw) == {"userId": user_id}
+    record = msgspec.msgpack.decode(raw)
+    assert record == {"userId": user_id, "createdAt": record["createdAt"]}
+    assert len(raw) <= 32  # small: the peer's JSON session with its cookie copy is ~150 bytes
     assert TEN_YEARS - 5 <= redis_server.ttl(f"sess:{sid}") <= TEN_YEARS
 
 
