@@ -18,11 +18,6 @@ def utc_now_ms() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def epoch_ms(moment: datetime) -> str:
-    """A datetime as the string of epoch milliseconds the seed's API sends."""
-    return str(int(moment.timestamp() * 1000))
-
-
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
 
@@ -50,6 +45,16 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utc_now_ms, onupdate=utc_now_ms
     )
+
+    @property
+    def created_at_ms(self) -> int:
+        """Creation time in epoch milliseconds."""
+        return int(self.created_at.timestamp() * 1000)
+
+    @property
+    def updated_at_ms(self) -> int:
+        """Last change in epoch milliseconds."""
+        return int(self.updated_at.timestamp() * 1000)
 
 
 class User(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]

@@ -6,7 +6,7 @@ from typing import Any
 
 from ariadne import ObjectType
 
-from models import Post, User, epoch_ms
+from models import Post, User
 from resolvers.context import Info, context_of
 
 post_type = ObjectType("Post")
@@ -15,13 +15,13 @@ post_type = ObjectType("Post")
 @post_type.field("createdAt")
 def resolve_created_at(post: Post, *_: Any) -> str:
     """When the post was made."""
-    return epoch_ms(post.created_at)
+    return str(post.created_at_ms)
 
 
 @post_type.field("updatedAt")
 def resolve_updated_at(post: Post, *_: Any) -> str:
     """When the post last changed."""
-    return epoch_ms(post.updated_at)
+    return str(post.updated_at_ms)
 
 
 @post_type.field("creatorId")

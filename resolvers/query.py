@@ -6,9 +6,10 @@ from typing import Any
 
 from ariadne import QueryType
 
-from models import Post, User
+from models import Post
 from resolvers.context import Info, context_of
-from services import accounts, auth, posts, user_sessions
+from services import accounts, posts, user_sessions
+from services.accounts import UserView
 from services.user_sessions import SessionInfo
 
 query = QueryType()
@@ -35,10 +36,9 @@ def resolve_post(_: Any, info: Info, id: int) -> Post | None:
 
 
 @query.field("me")
-def resolve_me(_: Any, info: Info) -> User | None:
+def resolve_me(_: Any, info: Info) -> UserView | None:
     """The logged-in user, or null."""
-    user_id = auth.current_user_id(context_of(info).session)
-    return accounts.get_user(user_id) if user_id is not None else None
+    return accounts.current_user(context_of(info).session)
 
 
 @query.field("sessions")

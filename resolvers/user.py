@@ -6,18 +6,18 @@ from typing import Any
 
 from ariadne import ObjectType
 
-from models import User, epoch_ms
+from services.accounts import UserView
 
 user_type = ObjectType("User")
 
 
 @user_type.field("createdAt")
-def resolve_created_at(user: User, *_: Any) -> str:
+def resolve_created_at(user: UserView, *_: Any) -> str:
     """When the account was made."""
-    return epoch_ms(user.created_at)
+    return str(user.created_at_ms)
 
 
 @user_type.field("updatedAt")
-def resolve_updated_at(user: User, *_: Any) -> str:
+def resolve_updated_at(user: UserView, *_: Any) -> str:
     """When the account last changed."""
-    return epoch_ms(user.updated_at)
+    return str(user.updated_at_ms)

@@ -70,7 +70,7 @@ def login(session: StoredSession, username: str, password: str) -> AccountResult
     if len(password) > PASSWORD_MAX or not verify_password(stored_hash, password) or user is None:
         rate_limits.hit("login", "account", account, "RATE_LIMIT_LOGIN_ACCOUNT")
         return AccountResult.failed(FieldError("password", WRONG_CREDENTIALS))
-    auth.log_in(session, user.id)
+    auth.log_in(session, user)
     return AccountResult(user=user)
 
 
@@ -83,6 +83,17 @@ def set_password(user: User, password: str) -> None:
 def find_by_email(email: str) -> User | None:
     """The user with this email (compared case-insensitively), or None."""
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+UserView = User | auth.UserSnapshot
+
+
+def current_user(session: StoredSession) -> UserView | None:
+    """The logged-in user: from the session's snapshot, else from the database."""
+    user_id = auth.current_user_id(session)
+    if user_id is None:
+        return None
+    return auth.snapshot(session) or get_user(user_id)
 
 
 def get_user(user_id: int) -> User | None:
@@ -128,7 +139,7 @@ def _insert_and_log_in(session: StoredSession, user: User) -> bool:
         db.session.rollback()
         return False
     try:
-        auth.log_in(session, user.id)
+        auth.log_in(session, user)
         db.session.commit()
     except (RedisError, SQLAlchemyError):
         db.session.rollback()

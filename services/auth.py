@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Protocol
 
 from flask import has_request_context, request
 
@@ -12,7 +14,31 @@ from session_index import SessionEntry
 from session_store import StoredSession
 
 USER_ID = "userId"
+SNAPSHOT = "u"  # [username, createdAt ms, updatedAt ms]: lets `me` answer without SQL
 USER_AGENT_MAX = 256
+
+
+@dataclass(frozen=True)
+class UserSnapshot:
+    """The logged-in user as the session remembers it."""
+
+    id: int
+    username: str
+    created_at_ms: int
+    updated_at_ms: int
+
+
+class LoggableUser(Protocol):
+    """What logging in needs to know about a user."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def created_at_ms(self) -> int: ...
+    @property
+    def updated_at_ms(self) -> int: ...
 
 
 def current_user_id(session: StoredSession) -> int | None:
@@ -29,7 +55,19 @@ def require_user_id(session: StoredSession) -> int:
     return user_id
 
 
-def log_in(session: StoredSession, user_id: int) -> None:
+def snapshot(session: StoredSession) -> UserSnapshot | None:
+    """The user snapshot stored at login, or None (anonymous, or an older record)."""
+    user_id = current_user_id(session)
+    data = session.get(SNAPSHOT)
+    if user_id is None or not isinstance(data, list) or len(data) != 3:
+        return None
+    username, created, updated = data
+    if not (isinstance(username, str) and isinstance(created, int) and isinstance(updated, int)):
+        return None
+    return UserSnapshot(user_id, username, created, updated)
+
+
+def log_in(session: StoredSession, user: LoggableUser) -> None:
     """Start a fresh session for the user and store it now: new id, nothing kept from before.
 
     Writing here rather than at the end of the request means a Redis failure surfaces
@@ -38,9 +76,10 @@ def log_in(session: StoredSession, user_id: int) -> None:
     store = server_sessions.store
     store.regenerate(session)
     session.clear()
-    session[USER_ID] = user_id
+    session[USER_ID] = user.id
+    session[SNAPSHOT] = [user.username, user.created_at_ms, user.updated_at_ms]
     store.persist(session)
-    store.index.add(user_id, _entry_for(session.sid or ""))
+    store.index.add(user.id, _entry_for(session.sid or ""))
 
 
 def log_out(session: StoredSession) -> None:

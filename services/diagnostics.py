@@ -18,8 +18,7 @@ log = logging.getLogger(__name__)
 
 def describe_session(session: StoredSession) -> dict[str, Any]:
     """The user behind the cookie and the state of its session, for GET /me."""
-    user_id = auth.current_user_id(session)
-    user = accounts.get_user(user_id) if user_id is not None else None
+    user = accounts.current_user(session)
     active = bool(session) and session.stored
     return {
         "user": {"id": user.id, "username": user.username} if user else None,

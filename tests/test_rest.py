@@ -25,7 +25,11 @@ def test_me_logged_in_shows_user_and_session(gql: GraphQLClient) -> None:
     assert body["user"] == {"id": user["id"], "username": "alice"}
     session = body["session"]
     assert session["cookie"] is True and session["active"] is True
-    assert session["data"] == {"userId": user["id"], "createdAt": session["data"]["createdAt"]}
+    assert session["data"] == {
+        "userId": user["id"],
+        "createdAt": session["data"]["createdAt"],
+        "u": ["alice", int(user["createdAt"]), int(user["updatedAt"])],
+    }
     assert abs(session["data"]["createdAt"] - time.time()) < 60
     assert 0 < session["ttl"] <= 10 * 365 * 24 * 3600
 

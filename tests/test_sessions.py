@@ -39,8 +39,9 @@ def test_login_cookie_attributes_and_stored_record(
     raw = redis_server.get(f"sess:{sid}")
     assert isinstance(raw, bytes)
     record = msgspec.msgpack.decode(raw)
-    assert record == {"userId": user_id, "createdAt": record["createdAt"]}
-    assert len(raw) <= 32  # small: the peer's JSON session with its cookie copy is ~150 bytes
+    assert record["userId"] == user_id and record["u"][0] == "alice"
+    assert set(record) == {"userId", "createdAt", "u"}
+    assert len(raw) <= 64  # small: the peer's JSON session with its cookie copy is ~150 bytes
     assert TEN_YEARS - 5 <= redis_server.ttl(f"sess:{sid}") <= TEN_YEARS
 
 
@@ -169,3 +170,36 @@ def test_undecodable_record_is_anonymous_and_deleted(
     import os
 
     assert not os.path.exists("/tmp/pwned-by-pickle")
+
+
+def test_logged_in_me_needs_no_sql(app: Flask, gql: GraphQLClient) -> None:
+    from sqlalchemy import event
+
+    from extensions import db
+
+    user = gql.register()["user"]
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        me = gql("{ me { id username createdAt updatedAt } }")["data"]["me"]
+        rest = gql.client.get("/me").get_json()["user"]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert me == {k: user[k] for k in ("id", "username", "createdAt", "updatedAt")}
+    assert rest == {"id": user["id"], "username": "alice"}
+    assert statements == []
+
+
+def test_record_without_snapshot_falls_back_to_the_database(
+    gql: GraphQLClient, redis_server: redis.Redis
+) -> None:
+    user = gql.register()["user"]
+    sid = cookie_value(gql.client)
+    redis_server.set(f"sess:{sid}", msgspec.msgpack.encode({"userId": user["id"]}))
+    assert gql.me() == {"id": user["id"], "username": "alice"}
