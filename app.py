@@ -7,8 +7,10 @@ import secrets
 
 from flask import Flask, g, request
 
+import logging_setup
 import web_security
 from blueprints import graphql_api, rest
+from cli import register_commands
 from config import INSTANCE_DIR, Config, load_config
 from db_setup import MIGRATIONS_DIR
 from errors import register_error_handlers
@@ -22,11 +24,13 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error handlers."""
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=True)
     app.config.from_object(config or load_config())
+    logging_setup.init_app(app)
     init_extensions(app)
     web_security.init_app(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_request_ids(app)
+    register_commands(app)
     return app
 
 

@@ -128,6 +128,9 @@ class Config:
         self.MAIL_FROM = env.get("MAIL_FROM", "no-reply@localhost")
         self.APP_URL = env.get("APP_URL", "http://localhost:3000").rstrip("/")
         self.TRUSTED_PROXIES = _env_int(env, "TRUSTED_PROXIES", 0)
+        self.LOG_FORMAT = env.get("LOG_FORMAT", "json" if self.PRODUCTION else "text")
+        self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO")
+        self.ACCESS_LOG = env.get("ACCESS_LOG", "1" if self.PRODUCTION else "0") == "1"
         self.SECRET_KEY_FALLBACKS = _env_list(env, "SECRET_KEY_FALLBACKS")
         if env.get("SESSION_COOKIE_HOST_PREFIX") == "1":
             # __Host- cookies must be Secure, Path=/ and carry no Domain: browsers enforce it

@@ -26,6 +26,13 @@ def healthz() -> Response:
     return json_response(report, 200 if report["ok"] else 503)
 
 
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Readiness: Redis and the database reachable and migrations at head; 503 otherwise."""
+    report = diagnostics.readiness()
+    return json_response(report, 200 if report["ok"] else 503)
+
+
 @bp.get("/sessions")
 def list_sessions() -> Response:
     """The logged-in user's live sessions (401 when anonymous)."""

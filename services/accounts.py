@@ -47,17 +47,31 @@ def register(
 ) -> AccountResult:
     """Create an account and log it in, or say which field is wrong."""
     rate_limits.hit("register", "ip", rate_limits.client_ip(), "RATE_LIMIT_REGISTER_IP")
-    email = normalise_email(email) if email else None
-    error = username_error(username) or password_error(password) or _email_error(email)
-    if error is None:
-        error = _taken(username, email)
-    if error:
-        return AccountResult.failed(error)
-    user = User(username=username, username_key=username_key(username), email=email)
-    user.password_hash = hash_password(password)
+    user = _new_user(username, password, email)
+    if isinstance(user, FieldError):
+        return AccountResult.failed(user)
     if not _insert_and_log_in(session, user):
-        return AccountResult.failed(_taken(username, email) or TAKEN_USERNAME)
+        return AccountResult.failed(_taken(username, user.email) or TAKEN_USERNAME)
     return AccountResult(user=user)
+
+
+def create_user(username: str, password: str, email: str | None = None) -> AccountResult:
+    """Create an account without logging in (for operators); same rules as register."""
+    user = _new_user(username, password, email)
+    if isinstance(user, FieldError):
+        return AccountResult.failed(user)
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return AccountResult.failed(_taken(username, user.email) or TAKEN_USERNAME)
+    return AccountResult(user=user)
+
+
+def find_by_username(username: str) -> User | None:
+    """The user with this username (compared without regard to case), or None."""
+    return _find_by_username(username)
 
 
 def login(session: StoredSession, username: str, password: str) -> AccountResult:
@@ -108,6 +122,18 @@ def users_by_ids(user_ids: Iterable[int]) -> dict[int, User]:
         return {}
     rows = db.session.scalars(select(User).where(User.id.in_(wanted)))
     return {user.id: user for user in rows}
+
+
+def _new_user(username: str, password: str, email: str | None) -> User | FieldError:
+    """A validated, hashed, not yet saved user; or the first field error."""
+    email = normalise_email(email) if email else None
+    error = username_error(username) or password_error(password) or _email_error(email)
+    error = error or _taken(username, email)
+    if error:
+        return error
+    user = User(username=username, username_key=username_key(username), email=email)
+    user.password_hash = hash_password(password)
+    return user
 
 
 def _email_error(email: str | None) -> FieldError | None:

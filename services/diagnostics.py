@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+from functools import cache
 from typing import Any
 
+from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from db_setup import MIGRATIONS_DIR
 from extensions import db, redis_client
 from services import accounts, auth
 from session_store import StoredSession
@@ -33,9 +38,32 @@ def describe_session(session: StoredSession) -> dict[str, Any]:
 
 def health() -> dict[str, Any]:
     """Whether Redis and the database answer."""
+    return _report({"redis": _redis_ok(), "database": _database_ok()})
+
+
+def readiness() -> dict[str, Any]:
+    """Whether the instance can serve: Redis and the database answer, migrations at head."""
     checks = {"redis": _redis_ok(), "database": _database_ok()}
+    checks["migrations"] = checks["database"] and _migrations_at_head()
+    return _report(checks)
+
+
+def _report(checks: dict[str, bool]) -> dict[str, Any]:
     down = [name for name, ok in checks.items() if not ok]
     return {"ok": not down, "checks": checks, "down": down}
+
+
+def _migrations_at_head() -> bool:
+    with db.engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current == set(_script_heads())
+
+
+@cache
+def _script_heads() -> tuple[str, ...]:
+    config = AlembicConfig()
+    config.set_main_option("script_location", MIGRATIONS_DIR)
+    return tuple(ScriptDirectory.from_config(config).get_heads())
 
 
 def _redis_ok() -> bool:

@@ -55,3 +55,14 @@ def log_out_everywhere(session: StoredSession) -> int:
 def end_all_sessions(user_id: int, keep_sid: str | None = None) -> int:
     """End every session of a user except ``keep_sid``; returns how many ended."""
     return server_sessions.store.index.end_all(user_id, keep_sid)
+
+
+def purge_orphans() -> int:
+    """Drop index entries of every user whose session expired; returns how many."""
+    index = server_sessions.store.index
+    purged = 0
+    for key in index.client.scan_iter(match=f"{index.prefix}*", count=500):
+        user_id = (key.decode() if isinstance(key, bytes) else key).removeprefix(index.prefix)
+        if user_id.isdigit():
+            purged += index.purge_orphans(int(user_id))
+    return purged

@@ -107,12 +107,14 @@ def make_config(
     return config
 
 
-def _reset_state(app: Flask, redis_server: redis.Redis) -> None:
+def _reset_state(database_url: str, redis_server: redis.Redis) -> None:
+    """Empty the test Redis database and every table of the run's database."""
     redis_server.flushdb()
-    with app.app_context():
+    engine = create_engine(normalise_database_url(database_url))
+    with engine.begin() as conn:
         for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
-        db.session.commit()
+            conn.execute(table.delete())
+    engine.dispose()
 
 
 @pytest.fixture
@@ -129,9 +131,9 @@ def app_factory(
 
     yield build
     for app in apps:
-        _reset_state(app, redis_server)
         with app.app_context():
             db.engine.dispose()
+    _reset_state(database_url, redis_server)
 
 
 @pytest.fixture

@@ -80,3 +80,13 @@ def test_request_id_is_echoed(client) -> None:
     assert len(generated) == 16
     spoofed = client.get("/me", headers={"X-Request-Id": "bad id;<x>"}).headers["X-Request-Id"]
     assert spoofed != "bad id;<x>"
+
+
+def test_readyz_checks_migrations_too(app_factory, tmp_path) -> None:
+    ready = app_factory().test_client().get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["checks"] == {"redis": True, "database": True, "migrations": True}
+    unmigrated = app_factory(env={"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite'}"})
+    response = unmigrated.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["down"] == ["migrations"]
