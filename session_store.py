@@ -258,13 +258,13 @@ class RedisSessionStore(RedisSessionInterface):
         A write that finds an existing record gone (logout or revocation won a race)
         does not recreate it: the session is marked ended and emptied, and False returned.
         """
+        session.modified = False  # one attempt: a failed write is not retried by save_session
         written = self._write(session)
         if written:
             session.cookie_pending = True
         else:
             session.ended = True
             dict.clear(session)
-        session.modified = False
         return written
 
     def save_session(self, app: Flask, session: StoredSession, response: Response) -> None:
@@ -301,11 +301,13 @@ class RedisSessionStore(RedisSessionInterface):
             )
             return session.stored
         data[CREATED_AT] = now
-        dict.__setitem__(session, CREATED_AT, now)
-        session.sid = self._generate_sid(self.sid_length)
-        value = encode_record(data)
+        sid = self._generate_sid(self.sid_length)
         ttl = self.policy.ttl(now, now)
-        session.stored = bool(self.client.set(self.store_key(session.sid), value, ex=ttl, nx=True))
+        session.stored = bool(
+            self.client.set(self.store_key(sid), encode_record(data), ex=ttl, nx=True)
+        )
+        session.sid = sid  # only once stored: a failed write leaves no id to send or clear
+        dict.__setitem__(session, CREATED_AT, now)
         return session.stored
 
     def _set_cookie(self, app: Flask, session: StoredSession, response: Response) -> None:
