@@ -9,7 +9,7 @@ from flask import Flask, g, request
 
 import logging_setup
 import web_security
-from blueprints import graphql_api, rest
+from blueprints import explorer, graphql_api, rest
 from cli import register_commands
 from config import INSTANCE_DIR, Config, load_config
 from db_setup import MIGRATIONS_DIR
@@ -44,8 +44,9 @@ def init_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount the GraphQL endpoint and the REST blueprint."""
+    """Mount the GraphQL endpoint, its explorer and the REST blueprint."""
     app.register_blueprint(graphql_api.bp)
+    app.register_blueprint(explorer.bp)
     app.register_blueprint(rest.bp)
 
 

@@ -1,11 +1,10 @@
-"""POST /graphql runs operations; GET /graphql serves the explorer in development."""
+"""POST /graphql runs operations (GET /graphql, the explorer, is in blueprints/explorer.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ariadne.explorer import ExplorerGraphiQL
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, request
 from werkzeug.exceptions import BadRequest
 
 from extensions import db, redis_client
@@ -15,7 +14,6 @@ from resolvers.context import RequestContext
 from session_store import current_session
 
 bp = Blueprint("graphql_api", __name__)
-_explorer_html = ExplorerGraphiQL(title="seed-service GraphQL").html(None)
 
 
 @bp.post("/graphql")
@@ -30,14 +28,6 @@ def execute_operation() -> Response:
     )
     outcome = graphql_runtime.executor.execute(data, context)
     return json_response(outcome.body, outcome.status, outcome.headers)
-
-
-@bp.get("/graphql")
-def explorer() -> str:
-    """The GraphiQL explorer, in development only."""
-    if not current_app.config["GRAPHQL_EXPLORER"]:
-        abort(404)
-    return _explorer_html
 
 
 def read_operation() -> dict[str, Any]:
