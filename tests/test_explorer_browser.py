@@ -153,8 +153,9 @@ def result_of(page: Page, field: str) -> Any:
 
 
 def test_register_then_me_in_the_explorer(
-    browser: Browser, server: Server, redis_server: redis.Redis
+    server: Server, browser: Browser, redis_server: redis.Redis
 ) -> None:
+    # server before browser: the browser closes its keep-alive connections before gunicorn stops
     username = f"explorer_{secrets.token_hex(4)}"
     page = browser.new_page()
     response = page.goto(server.base_url + "/graphql")
