@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -196,9 +197,15 @@ class RedisSessionStore(RedisSessionInterface):
         policy: SessionPolicy,
         index: SessionIndex,
     ) -> None:
-        super().__init__(
-            app, client=client, key_prefix=key_prefix, sid_length=sid_length, permanent=True
-        )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "No valid Redis instance", RuntimeWarning)
+            super().__init__(
+                app, client=client, key_prefix=key_prefix, sid_length=sid_length, permanent=True
+            )
+        # Flask-Session 0.8 swaps any client that is not a redis.Redis (a RedisCluster) for
+        # Redis() on localhost, with a warning: keep the client we were given. (Any, as the
+        # attribute was before: Flask-Session is untyped.)
+        self.client: Any = client
         self.policy = policy
         self.index = index
 
