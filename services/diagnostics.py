@@ -68,7 +68,7 @@ def _script_heads() -> tuple[str, ...]:
 
 def _redis_ok() -> bool:
     try:
-        return bool(redis_client.client.ping())
+        return redis_client.ping()
     except RedisError as error:
         log.warning("health: redis down: %r", error)
         return False
