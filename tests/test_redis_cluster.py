@@ -1,0 +1,139 @@
+"""Redis Cluster (REDIS_URL=redis+cluster://...): sessions spread over three primaries.
+
+The cluster is real: three cluster-enabled redis-server processes joined with
+``redis-cli --cluster create``. Every command the service sends must touch one key (or
+go through a non-transactional pipeline), or Cluster would refuse it with CROSSSLOT.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from tests.helpers import LOGOUT, ME, GraphQLClient, cookie_value
+from tests.redis_servers import (
+    REDIS_CLI,
+    REDIS_SERVER,
+    Cluster,
+    redis_cluster,
+    require_binary,
+    wait_for,
+)
+
+pytestmark = pytest.mark.timeout(90)
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+USERS = 12  # with three primaries, all twelve sessions on one node has odds of 3 / 3**12
+
+
+def _start(directory: Path) -> AbstractContextManager[Cluster]:
+    require_binary(REDIS_SERVER, "redis-server")
+    require_binary(REDIS_CLI, "redis-tools")
+    return redis_cluster(directory)
+
+
+@pytest.fixture(scope="module")
+def shared_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One cluster for the module's tests that leave it healthy."""
+    with _start(tmp_path_factory.mktemp("cluster")) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def cluster(shared_cluster: Cluster) -> Iterator[Cluster]:
+    """The shared cluster, emptied after each test."""
+    yield shared_cluster
+    for node in shared_cluster.nodes:
+        node.client().flushall()
+
+
+def _session_keys_per_node(cluster: Cluster) -> list[int]:
+    return [len(list(node.client().scan_iter("sess:*"))) for node in cluster.nodes]
+
+
+def _register_many(app: Flask) -> dict[str, GraphQLClient]:
+    clients = {}
+    for i in range(USERS):
+        gql = GraphQLClient(app.test_client())
+        assert gql.register(f"user{i}")["user"]["username"] == f"user{i}"
+        clients[f"user{i}"] = gql
+    return clients
+
+
+@SQLITE_ONLY
+def test_register_login_me_logout_with_sessions_on_several_nodes(
+    app_factory: Callable[..., Flask], cluster: Cluster
+) -> None:
+    app = app_factory(REDIS_URL=cluster.url)
+    users = _register_many(app)
+    per_node = _session_keys_per_node(cluster)
+    assert sum(per_node) == USERS  # every session is in the cluster, not elsewhere
+    assert sum(1 for count in per_node if count) > 1, per_node
+
+    for name, gql in users.items():
+        assert gql.me()["username"] == name  # type: ignore[index]
+    second = GraphQLClient(app.test_client())  # the same user on a second device
+    assert second.login("user0")["user"]["username"] == "user0"
+    assert second.me()["username"] == "user0"  # type: ignore[index]
+    assert users["user0"].me()["username"] == "user0"  # type: ignore[index]
+
+    old_cookie = cookie_value(users["user0"].client)
+    assert users["user0"](LOGOUT) == {"data": {"logout": True}}
+    assert users["user0"].me() is None
+    replay = GraphQLClient(app.test_client())
+    replay.client.set_cookie("qid", old_cookie or "")
+    assert replay.me() is None  # a logged-out cookie stays logged out
+    assert second.me()["username"] == "user0"  # type: ignore[index]
+    assert sum(_session_keys_per_node(cluster)) == USERS  # one ended, one added
+
+
+@SQLITE_ONLY
+def test_rest_endpoints_on_a_cluster(app_factory: Callable[..., Flask], cluster: Cluster) -> None:
+    app = app_factory(REDIS_URL=cluster.url)
+    redis_client = app.extensions["redis"]
+    assert redis_client.retry.get_retries() == app.config["REDIS_RETRIES"]  # bounded
+    for node in redis_client.get_nodes():
+        kwargs = node.redis_connection.connection_pool.connection_kwargs
+        assert kwargs["socket_timeout"] == app.config["REDIS_SOCKET_TIMEOUT"]
+        assert kwargs["socket_connect_timeout"] == app.config["REDIS_CONNECT_TIMEOUT"]
+    client = app.test_client()
+    assert client.get("/healthz").get_json()["ok"] is True
+    GraphQLClient(client).register()
+    body = client.get("/me").get_json()
+    assert body["user"]["username"] == "alice"
+    assert body["session"]["ttl"] > 0
+
+
+@SQLITE_ONLY
+def test_a_dead_node_costs_a_quick_503_not_a_hang(
+    app_factory: Callable[..., Flask], tmp_path: Path
+) -> None:
+    with _start(tmp_path) as cluster:
+        app = app_factory(REDIS_URL=cluster.url)
+        users = _register_many(app)
+        victim = next(node for node in cluster.nodes if any(node.client().scan_iter("sess:*")))
+        on_victim = {key.decode() for key in victim.client().scan_iter("sess:*")}
+        victim.kill()
+        for gql in users.values():
+            sent = time.monotonic()
+            response = gql.post(ME)
+            assert time.monotonic() - sent < 5  # the client's timeouts and retry are bounded
+            body = response.get_data(as_text=True)
+            if f"sess:{cookie_value(gql.client)}" in on_victim:
+                assert response.status_code == 503, body
+            else:  # served, until the cluster itself notices the dead node and stops serving
+                assert response.status_code in (200, 503), body
+            if response.status_code == 503:
+                assert response.headers["Retry-After"] == "1"
+        health = app.test_client().get("/healthz")
+        assert health.status_code == 503
+        assert health.get_json()["down"] == ["redis"]
+
+        live = next(node for node in cluster.nodes if node is not victim).client()
+        wait_for(lambda: live.cluster("info")["cluster_state"] == "fail", "CLUSTERDOWN")
+        response = users["user0"].post(ME)  # now every slot refuses: still a clean 503
+        assert response.status_code == 503, response.get_data(as_text=True)
