@@ -24,9 +24,12 @@ from tests.redis_servers import (
     require_binary,
     wait_for,
 )
+from tests.test_password_reset import CHANGE, register_with_email, request_token
 
 pytestmark = pytest.mark.timeout(90)
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+SESSIONS = "{ sessions { id current } }"
+REVOKE = "mutation R($id: String!) { revokeSession(id: $id) }"
 USERS = 12  # with three primaries, all twelve sessions on one node has odds of 3 / 3**12
 
 
@@ -75,11 +78,11 @@ def test_register_login_me_logout_with_sessions_on_several_nodes(
     assert sum(1 for count in per_node if count) > 1, per_node
 
     for name, gql in users.items():
-        assert gql.me()["username"] == name  # type: ignore[index]
+        assert gql.me()["username"] == name
     second = GraphQLClient(app.test_client())  # the same user on a second device
     assert second.login("user0")["user"]["username"] == "user0"
-    assert second.me()["username"] == "user0"  # type: ignore[index]
-    assert users["user0"].me()["username"] == "user0"  # type: ignore[index]
+    assert second.me()["username"] == "user0"
+    assert users["user0"].me()["username"] == "user0"
 
     old_cookie = cookie_value(users["user0"].client)
     assert users["user0"](LOGOUT) == {"data": {"logout": True}}
@@ -87,8 +90,63 @@ def test_register_login_me_logout_with_sessions_on_several_nodes(
     replay = GraphQLClient(app.test_client())
     replay.client.set_cookie("qid", old_cookie or "")
     assert replay.me() is None  # a logged-out cookie stays logged out
-    assert second.me()["username"] == "user0"  # type: ignore[index]
+    assert second.me()["username"] == "user0"
     assert sum(_session_keys_per_node(cluster)) == USERS  # one ended, one added
+
+
+def _node_of(cluster: Cluster, key: str) -> int:
+    """Which node holds ``key`` (SCAN, which a node answers for its own keys only)."""
+    return next(i for i, node in enumerate(cluster.nodes) if any(node.client().scan_iter(key)))
+
+
+def _devices_on_several_nodes(app: Flask, cluster: Cluster) -> list[GraphQLClient]:
+    """alice registers, then logs in from more devices until her sessions span two nodes."""
+    devices = [register_with_email(app, "alice@example.com")]
+    nodes = {_node_of(cluster, f"sess:{cookie_value(devices[0].client)}")}
+    while len(nodes) < 2 or len(devices) < 3:
+        assert len(devices) < 20  # all on one of three nodes that often: odds of 3**-19
+        device = GraphQLClient(app.test_client())
+        assert device.login()["user"]["username"] == "alice"
+        nodes.add(_node_of(cluster, f"sess:{cookie_value(device.client)}"))
+        devices.append(device)
+    return devices
+
+
+@SQLITE_ONLY
+def test_every_device_features_with_sessions_on_several_nodes(
+    app_factory: Callable[..., Flask], cluster: Cluster
+) -> None:
+    app = app_factory(REDIS_URL=cluster.url)
+    first, second, *others = _devices_on_several_nodes(app, cluster)
+    listed = first(SESSIONS)["data"]["sessions"]
+    assert len(listed) == 2 + len(others)
+    assert sum(s["current"] for s in listed) == 1
+
+    target = next(s["id"] for s in second(SESSIONS)["data"]["sessions"] if s["current"])
+    assert first(REVOKE, id=target) == {"data": {"revokeSession": True}}
+    assert second.me() is None and first.me()["username"] == "alice"
+
+    assert first("mutation { logoutAll }") == {"data": {"logoutAll": 1 + len(others)}}
+    assert [d.me() for d in (first, *others)] == [None] * (1 + len(others))
+    assert _session_keys_per_node(cluster) == [0, 0, 0]
+
+
+@SQLITE_ONLY
+def test_password_reset_on_a_cluster(
+    app_factory: Callable[..., Flask], cluster: Cluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = app_factory(REDIS_URL=cluster.url)
+    first, *others = _devices_on_several_nodes(app, cluster)
+    token = request_token(app, caplog, "alice@example.com")
+    assert any(n.client().scan_iter(f"forget-password:{token}") for n in cluster.nodes)
+    resetter = GraphQLClient(app.test_client())
+    result = resetter(CHANGE, token=token, password="brand new horse")
+    assert result["data"]["changePassword"]["user"]["username"] == "alice"
+    assert resetter.me()["username"] == "alice"
+    assert [d.me() for d in (first, *others)] == [None] * (1 + len(others))
+    assert sum(_session_keys_per_node(cluster)) == 1
+    again = resetter(CHANGE, token=token, password="another new horse")
+    assert again["data"]["changePassword"]["errors"][0]["field"] == "token"
 
 
 @SQLITE_ONLY

@@ -42,7 +42,7 @@ def _session_round_trip(app: Flask, server: RedisProcess, db: int = 0) -> None:
     """Register, read, log out; the session record is where the URL said."""
     gql = GraphQLClient(app.test_client())
     assert gql.register()["user"]["username"] == "alice"
-    assert gql.me()["username"] == "alice"  # type: ignore[index]
+    assert gql.me()["username"] == "alice"
     with server.database(db) as stored:
         assert len(list(stored.scan_iter("sess:*"))) == 1
         assert gql(LOGOUT) == {"data": {"logout": True}}

@@ -16,6 +16,7 @@ from tests.helpers import LOGOUT, ME, GraphQLClient
 from tests.redis_servers import REDIS_SERVER, SentinelGroup, require_binary, sentinel_group
 
 pytestmark = pytest.mark.timeout(90)
+SESSIONS = "{ sessions { id current } }"
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 RECOVERY_BOUND = 30  # seconds; sentinels here declare the primary down after 1 s
 REQUEST_BOUND = 3  # seconds; an outage answers 503 at once, it never hangs
@@ -69,7 +70,9 @@ def test_sessions_survive_the_primary_being_killed(
 ) -> None:
     app = app_factory(REDIS_URL=group.url)
     users = _logged_in(app, 5)
-    assert len(list(group.primary.client().scan_iter("sess:*"))) == 5
+    laptop = GraphQLClient(app.test_client())  # user0 on a second device
+    assert laptop.login("user0")["user"]["username"] == "user0"
+    assert len(list(group.primary.client().scan_iter("sess:*"))) == 6
     _replicated(group)
 
     group.primary.kill()
@@ -81,11 +84,15 @@ def test_sessions_survive_the_primary_being_killed(
 
     assert group.primary_port() == group.replica.port  # the replica was promoted
     for name, gql in users.items():
-        assert gql.me()["username"] == name  # type: ignore[index]
+        assert gql.me()["username"] == name
+    assert laptop.me()["username"] == "user0"
+    assert len(users["user0"](SESSIONS)["data"]["sessions"]) == 2  # the index survived too
+    assert users["user0"]("mutation { logoutAll }") == {"data": {"logoutAll": 2}}
+    assert users["user0"].me() is None and laptop.me() is None
     users["user1"](LOGOUT)
     assert users["user1"].me() is None
     newcomer = GraphQLClient(app.test_client())
     assert newcomer.register("newcomer")["user"]["username"] == "newcomer"
-    assert newcomer.me()["username"] == "newcomer"  # type: ignore[index]
-    # five logged in before, one logged out, one new: all on the promoted replica
-    assert len(list(group.replica.client().scan_iter("sess:*"))) == 5
+    assert newcomer.me()["username"] == "newcomer"
+    # six sessions before; three ended, one new: all on the promoted replica
+    assert len(list(group.replica.client().scan_iter("sess:*"))) == 4
