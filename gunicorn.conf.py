@@ -28,10 +28,12 @@ def on_starting(server: Any) -> None:
     from app import create_app
     from config import INSTANCE_DIR, ConfigError, load_config
     from db_setup import upgrade_database
-    from redis_factory import embedded_redis_url
+    from redis_factory import check_url, embedded_redis_url
 
     try:
         config = load_config()
+        if config.REDIS_URL:
+            check_url(config.REDIS_URL)
     except ConfigError as error:
         raise SystemExit(f"configuration error: {error}") from None
     if not config.REDIS_URL and not config.PRODUCTION:

@@ -34,22 +34,36 @@ def client_options(socket_timeout: float, connect_timeout: float, retries: int) 
     }
 
 
+def _scheme(url: str) -> str:
+    scheme = url.partition("://")[0]
+    if scheme not in ALL_SCHEMES:
+        expected = ", ".join(ALL_SCHEMES)
+        raise ConfigError(f"REDIS_URL scheme must be one of {expected}, got {scheme!r}")
+    return scheme
+
+
+def check_url(url: str) -> None:
+    """Raise ConfigError, with a one-line reason, if REDIS_URL cannot name a Redis (no I/O)."""
+    scheme = _scheme(url)
+    if scheme == redis_topology.SENTINEL_SCHEME:
+        redis_topology.sentinel_settings(url, {})
+    elif scheme == redis_topology.CLUSTER_SCHEME:
+        redis_topology.cluster_settings(url, {})
+
+
 def create_client(url: str, **options: Any) -> redis.Redis:
     """A client for a redis://, rediss://, unix://, redis+sentinel:// or redis+cluster:// URL.
 
     The same timeouts and bounded retry apply to every form (see redis_topology for the
     Sentinel and Cluster URL syntax).
     """
-    scheme = url.partition("://")[0]
+    scheme = _scheme(url)
     if scheme == redis_topology.SENTINEL_SCHEME:
         return redis_topology.sentinel_client(url, options)
     if scheme == redis_topology.CLUSTER_SCHEME:
         # The service only sends single-key commands and non-transactional pipelines,
         # which RedisCluster offers with redis.Redis's signatures; it is not a subclass.
         return cast(redis.Redis, redis_topology.cluster_client(url, options))
-    if scheme not in PLAIN_SCHEMES:
-        expected = ", ".join(ALL_SCHEMES)
-        raise ConfigError(f"REDIS_URL scheme must be one of {expected}, got {scheme!r}")
     return redis.Redis.from_url(url, **options)
 
 

@@ -155,8 +155,18 @@ def _service_and_db(path: tuple[str, ...]) -> tuple[str, int]:
     return path[0], int(path[1]) if len(path) == 2 else 0
 
 
-def sentinel_client(url: str, options: Mapping[str, Any]) -> redis.Redis:
-    """A client on the current primary of a Sentinel-monitored service."""
+@dataclass(frozen=True)
+class SentinelSettings:
+    """What a Sentinel URL says: where the sentinels are, and how to talk to them and to Redis."""
+
+    sentinels: list[tuple[str, int]]
+    service: str
+    sentinel_options: dict[str, Any]
+    node_options: dict[str, Any]
+
+
+def sentinel_settings(url: str, options: Mapping[str, Any]) -> SentinelSettings:
+    """Parse a redis+sentinel:// URL; ``options`` (timeouts, retry) apply to every connection."""
     parsed = parse_multi_host_url(url, SENTINEL_PORT)
     service, db = _service_and_db(parsed.path)
     query = _checked_query(parsed, _SENTINEL_OPTIONS)
@@ -175,15 +185,23 @@ def sentinel_client(url: str, options: Mapping[str, Any]) -> redis.Redis:
         **_tls(query, ssl),
         "db": db,
     }
+    return SentinelSettings(list(parsed.nodes), service, sentinel_options, node_options)
+
+
+def sentinel_client(url: str, options: Mapping[str, Any]) -> redis.Redis:
+    """A client on the current primary of a Sentinel-monitored service (connects lazily)."""
+    settings = sentinel_settings(url, options)
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
-        list(parsed.nodes), sentinel_kwargs=sentinel_options, **node_options
+        settings.sentinels, sentinel_kwargs=settings.sentinel_options, **settings.node_options
     )
-    primary: redis.Redis = sentinel.master_for(service)  # type: ignore[no-untyped-call]
+    primary: redis.Redis = sentinel.master_for(settings.service)  # type: ignore[no-untyped-call]
     return primary
 
 
-def cluster_client(url: str, options: Mapping[str, Any]) -> RedisCluster:
-    """A Redis Cluster client that starts from the listed nodes (it reads the slot map now)."""
+def cluster_settings(
+    url: str, options: Mapping[str, Any]
+) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+    """Parse a redis+cluster:// URL into startup nodes and RedisCluster options."""
     parsed = parse_multi_host_url(url, REDIS_PORT)
     if parsed.path not in ((), ("0",)):
         raise ConfigError("REDIS_URL (redis+cluster://) cannot name a database: Cluster has only 0")
@@ -197,5 +215,11 @@ def cluster_client(url: str, options: Mapping[str, Any]) -> RedisCluster:
         **_tls(query, ssl),
     }
     kwargs.pop("health_check_interval", None)  # not a RedisCluster option
-    nodes = [ClusterNode(host, port) for host, port in parsed.nodes]  # type: ignore[no-untyped-call]
-    return RedisCluster(startup_nodes=nodes, **kwargs)
+    return list(parsed.nodes), kwargs
+
+
+def cluster_client(url: str, options: Mapping[str, Any]) -> RedisCluster:
+    """A Redis Cluster client that starts from the listed nodes (it reads the slot map now)."""
+    nodes, kwargs = cluster_settings(url, options)
+    startup = [ClusterNode(host, port) for host, port in nodes]  # type: ignore[no-untyped-call]
+    return RedisCluster(startup_nodes=startup, **kwargs)
