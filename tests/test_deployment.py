@@ -136,7 +136,7 @@ def test_through_nginx_cookies_are_secure_and_the_app_sees_the_client(
     cookie = headers["Set-Cookie"]
     assert cookie.startswith("qid=")
     assert {"Secure", "HttpOnly", "SameSite=Lax"} <= {p.strip() for p in cookie.split(";")}
-    assert headers["Strict-Transport-Security"]  # the app knows the client spoke https
+    assert headers["Strict-Transport-Security"]  # X-Forwarded-Proto: https reached the app
 
     for _ in range(6):
         status, _, body = browser.graphql(SESSIONS, headers=spoofed)
