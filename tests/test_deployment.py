@@ -2,8 +2,8 @@
 deploy/nginx.conf terminating TLS in front of them.
 
 The instances run in production mode with TRUSTED_PROXIES=1, as deploy/nginx.conf says.
-The database is PostgreSQL when TEST_DATABASE_URL is set (a throwaway database), else a
-SQLite file both instances open.
+They share a Redis server of this module's own and a database: PostgreSQL when
+TEST_DATABASE_URL is set (a throwaway database), else a SQLite file both instances open.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tests.conftest import TEST_SECRET, _postgres_database
 from tests.helpers import LOGIN, LOGOUT, ME, REGISTER
 from tests.nginx import NGINX, BrowserClient, Proxy, nginx
 from tests.processes import HttpClient, Server, free_port, gunicorn
-from tests.redis_servers import require_binary
+from tests.redis_servers import REDIS_SERVER, redis_process, require_binary
 from tests.tls import OPENSSL, Certificate, self_signed_certificate
 
 pytestmark = pytest.mark.timeout(120)
@@ -38,8 +38,16 @@ def shared_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis of the module's own: user ids of its database must not meet other tests' keys."""
+    require_binary(REDIS_SERVER, "redis-server")
+    with redis_process(tmp_path_factory.mktemp("redis")) as server:
+        yield f"redis://127.0.0.1:{server.port}/0"
+
+
+@pytest.fixture(scope="module")
 def instances(
-    tmp_path_factory: pytest.TempPathFactory, redis_url: str, shared_database: str
+    tmp_path_factory: pytest.TempPathFactory, shared_redis: str, shared_database: str
 ) -> Iterator[tuple[Server, Server]]:
     """Two production instances on their own ports, one after the other (one migrates)."""
     root = tmp_path_factory.mktemp("instances")
@@ -47,7 +55,7 @@ def instances(
         "APP_ENV": "production",
         "SECRET_KEY": TEST_SECRET,
         "DATABASE_URL": shared_database,
-        "REDIS_URL": redis_url,
+        "REDIS_URL": shared_redis,
         "TRUSTED_PROXIES": "1",
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST": "1024",

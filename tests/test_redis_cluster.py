@@ -150,6 +150,24 @@ def test_password_reset_on_a_cluster(
 
 
 @SQLITE_ONLY
+def test_operator_commands_find_index_keys_on_every_node(
+    app_factory: Callable[..., Flask], cluster: Cluster
+) -> None:
+    app = app_factory(REDIS_URL=cluster.url)
+    _register_many(app)
+    index_nodes = [len(list(n.client().scan_iter("user-sessions:*"))) for n in cluster.nodes]
+    assert sum(index_nodes) == USERS and sum(1 for n in index_nodes if n) > 1, index_nodes
+    for node in cluster.nodes:  # every session expires, as if Redis had expired them
+        for key in list(node.client().scan_iter("sess:*")):
+            node.client().delete(key)
+    result = app.test_cli_runner().invoke(args=["sessions", "purge-orphans"])
+    assert result.exit_code == 0, result.output
+    assert f"purged {USERS} " in result.output  # the scan covered every primary
+    listed = app.test_cli_runner().invoke(args=["sessions", "list", "--user", "user3"])
+    assert "0 live session(s)" in listed.output
+
+
+@SQLITE_ONLY
 def test_rest_endpoints_on_a_cluster(app_factory: Callable[..., Flask], cluster: Cluster) -> None:
     app = app_factory(REDIS_URL=cluster.url)
     redis_client = app.extensions["redis"]
