@@ -5,17 +5,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, g
-from redis.exceptions import RedisError
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from http_json import json_response
-from services.errors import RateLimited, ServiceError, ServiceUnavailable
+from services.errors import OUTAGES, RateLimited, ServiceError, ServiceUnavailable
 from session_store import SessionInterrupted
 
 log = logging.getLogger(__name__)
-OUTAGES = (RedisError, OperationalError, PoolTimeoutError)
 RETRY_AFTER_SECONDS = "1"
 
 

@@ -23,18 +23,20 @@ from graphql import (
     validate,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from redis.exceptions import RedisError
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from query_limits import SensitiveFieldOnceRule, alias_limit_rule, depth_limit_rule
 from resolvers import bindables
-from services.errors import InvalidInput, RateLimited, ServiceError, ServiceUnavailable
+from services.errors import (
+    OUTAGES,
+    InvalidInput,
+    RateLimited,
+    ServiceError,
+    ServiceUnavailable,
+)
 
 log = logging.getLogger(__name__)
 SCHEMA_PATH = str(Path(__file__).resolve().parent / "schema.graphql")
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
-OUTAGES = (RedisError, OperationalError, PoolTimeoutError)
 
 # Ariadne logs every error it formats at ERROR level; this product logs what matters itself.
 _quiet = logging.getLogger("ariadne.quiet")

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+from redis.exceptions import RedisClusterException, RedisError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+# Failures of a backing service rather than of the request: answered with a fast 503.
+OUTAGES: tuple[type[Exception], ...] = (
+    RedisError,
+    RedisClusterException,
+    OperationalError,
+    PoolTimeoutError,
+)
+
 
 class ServiceError(Exception):
     """A refusal the client is meant to see, with a stable code and HTTP status."""
