@@ -13,6 +13,7 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
+    SelectionNode,
     SelectionSetNode,
     ValidationContext,
 )
@@ -27,28 +28,47 @@ def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
     return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
 
-def selection_depth(
-    selection_set: SelectionSetNode | None,
-    fragments: dict[str, FragmentDefinitionNode],
-    seen: frozenset[str] = frozenset(),
-) -> int:
-    """How deeply fields nest below this selection set (introspection fields not counted)."""
-    if selection_set is None:
-        return 0
-    deepest = 0
-    for selection in selection_set.selections:
+class _DepthMeter:
+    """Field depth of selection sets; each fragment is measured once, so fan-out stays linear."""
+
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode]) -> None:
+        self.fragments = fragments
+        self.known: dict[str, int] = {}
+        self.open: set[str] = set()
+
+    def depth(self, selection_set: SelectionSetNode | None) -> int:
+        """How deeply fields nest below this selection set."""
+        deepest = 0
+        for selection in selection_set.selections if selection_set else ():
+            deepest = max(deepest, self._selection(selection))
+        return deepest
+
+    def _selection(self, selection: SelectionNode) -> int:
         if isinstance(selection, FieldNode):
             if selection.name.value.startswith("__"):
-                continue
-            deepest = max(deepest, 1 + selection_depth(selection.selection_set, fragments, seen))
-        elif isinstance(selection, InlineFragmentNode):
-            deepest = max(deepest, selection_depth(selection.selection_set, fragments, seen))
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name in fragments and name not in seen:
-                inner = fragments[name].selection_set
-                deepest = max(deepest, selection_depth(inner, fragments, seen | {name}))
-    return deepest
+                return 0
+            return 1 + self.depth(selection.selection_set)
+        if isinstance(selection, InlineFragmentNode):
+            return self.depth(selection.selection_set)
+        assert isinstance(selection, FragmentSpreadNode)
+        return self._fragment(selection.name.value)
+
+    def _fragment(self, name: str) -> int:
+        if name in self.known:
+            return self.known[name]
+        if name in self.open or name not in self.fragments:
+            return 0  # a cycle or an unknown fragment: other rules report those
+        self.open.add(name)
+        self.known[name] = self.depth(self.fragments[name].selection_set)
+        self.open.discard(name)
+        return self.known[name]
+
+
+def selection_depth(
+    selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode]
+) -> int:
+    """How deeply fields nest below this selection set (introspection fields not counted)."""
+    return _DepthMeter(fragments).depth(selection_set)
 
 
 def depth_limit_rule(max_depth: int) -> type[ASTValidationRule]:
@@ -56,18 +76,21 @@ def depth_limit_rule(max_depth: int) -> type[ASTValidationRule]:
 
     class DepthLimitRule(ASTValidationRule):
         def enter_document(self, node: DocumentNode, *_: Any) -> VisitorAction:
-            fragments = _fragments(node)
+            meter = _DepthMeter(_fragments(node))
             for definition in node.definitions:
                 if isinstance(definition, OperationDefinitionNode):
-                    depth = selection_depth(definition.selection_set, fragments)
-                    if depth > max_depth:
-                        self.report_error(
-                            GraphQLError(
-                                f"Query is nested {depth} levels deep; the maximum is {max_depth}.",
-                                definition,
-                            )
-                        )
+                    self._check(definition, meter)
             return SKIP
+
+        def _check(self, operation: OperationDefinitionNode, meter: _DepthMeter) -> None:
+            try:
+                depth = meter.depth(operation.selection_set)
+            except RecursionError:  # fragment chains deeper than the interpreter's stack
+                self.report_error(GraphQLError("Query is nested too deeply.", operation))
+                return
+            if depth > max_depth:
+                message = f"Query is nested {depth} levels deep; the maximum is {max_depth}."
+                self.report_error(GraphQLError(message, operation))
 
     return DepthLimitRule
 
