@@ -38,9 +38,12 @@ log = logging.getLogger(__name__)
 SCHEMA_PATH = str(Path(__file__).resolve().parent / "schema.graphql")
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
-# Ariadne logs every error it formats at ERROR level; this product logs what matters itself.
+# Ariadne logs every error it formats at ERROR level (variable errors echo the values sent,
+# passwords included); this product logs what matters itself. A level and propagate=False,
+# not ``disabled``: logging.config.fileConfig (Alembic's env.py) re-enables existing loggers.
 _quiet = logging.getLogger("ariadne.quiet")
-_quiet.disabled = True
+_quiet.setLevel(logging.CRITICAL + 1)
+_quiet.propagate = False
 
 
 @dataclass
@@ -128,6 +131,8 @@ class QueryExecutor:
             logger=_quiet.name,
             hide_suggestions=not self.suggestions,
         )
+        if _is_request_error(result):
+            del result["data"]  # as the spec asks when execution never started
         return _outcome(result)
 
     def format_error(self, error: GraphQLError, debug: bool = False) -> dict[str, Any]:
@@ -169,6 +174,13 @@ def _masked_error(error: GraphQLError, original: BaseException) -> dict[str, Any
 def _position(error: GraphQLError) -> dict[str, Any]:
     formatted = error.formatted
     return {key: formatted[key] for key in ("locations", "path") if key in formatted}
+
+
+def _is_request_error(result: dict[str, Any]) -> bool:
+    """Errors raised before execution (bad variables, unknown operation): no field has a path."""
+    errors = result.get("errors") or []
+    started = any("path" in e for e in errors)
+    return bool(errors) and "data" in result and result["data"] is None and not started
 
 
 def _outcome(result: dict[str, Any]) -> Outcome:
