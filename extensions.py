@@ -26,7 +26,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects a mutation returns are read after its commit; expiring them would cost a SELECT per
+# object and fail (ObjectDeletedError) when a concurrent request deleted the row meanwhile.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 redis_client = RedisClient()
 server_sessions = ServerSessions()

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from sqlalchemy import delete, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from extensions import db
 from models import Post
@@ -50,7 +51,8 @@ def update_post(user_id: int, post_id: int, title: str | None) -> Post | None:
     if title is not None:
         _check_title(title)
         post.title = title
-        db.session.commit()
+        if not _commit_unless_deleted():
+            return None
     return post
 
 
@@ -63,6 +65,16 @@ def delete_post(user_id: int, post_id: int) -> bool:
         raise NotAuthorized()
     db.session.execute(delete(Post).where(Post.id == post_id, Post.creator_id == user_id))
     db.session.commit()
+    return True
+
+
+def _commit_unless_deleted() -> bool:
+    """Commit an update; False when a concurrent delete removed the row first."""
+    try:
+        db.session.commit()
+    except StaleDataError:  # the UPDATE matched no row: the post is gone, as if never found
+        db.session.rollback()
+        return False
     return True
 
 
