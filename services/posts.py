@@ -14,10 +14,13 @@ from services.errors import InvalidInput, NotAuthorized
 from services.validation import title_error
 
 MAX_ID = 2**31 - 1
+DEFAULT_LIMIT = 50  # as in schema.graphql
 
 
-def list_posts(limit: int, cursor: str | None) -> list[Post]:
+def list_posts(limit: int | None, cursor: str | None) -> list[Post]:
     """Newest first, at most the configured maximum, older than the cursor when given."""
+    if limit is None:  # an explicit null in the query: the schema's default applies
+        limit = DEFAULT_LIMIT
     limit = max(0, min(limit, current_app.config["POSTS_MAX_LIMIT"]))
     query = select(Post).order_by(Post.created_at.desc(), Post.id.desc()).limit(limit)
     if cursor is not None:
