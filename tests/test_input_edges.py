@@ -1,0 +1,329 @@
+"""Hostile field values: the same clear 4xx or field error on SQLite and PostgreSQL, never a 5xx.
+
+Long strings, NUL bytes, lone surrogates, control and invisible characters, Unicode that must
+round-trip exactly, and ids that are not 32-bit integers. Property tests draw from every
+Unicode category, surrogates and NUL included.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from werkzeug.test import TestResponse
+
+from tests.helpers import CREATE_POST, REGISTER, GraphQLClient, cookie_value
+from tests.side_effects import GENEROUS_RATE_LIMITS, count_sql, table_count
+
+POST = "query P($id: Int!) { post(id: $id) { id title } }"
+UPDATE = "mutation U($id: Int!, $t: String) { updatePost(id: $id, title: $t) { id title } }"
+DELETE = "mutation D($id: Int!) { deletePost(id: $id) }"
+INT32_MAX = 2**31 - 1
+
+
+@pytest.fixture
+def app(app_factory: Callable[..., Flask]) -> Flask:
+    """The development app, with rate limits out of the way of these tests."""
+    return app_factory(**GENEROUS_RATE_LIMITS)
+
+
+@pytest.fixture
+def alice(gql: GraphQLClient) -> GraphQLClient:
+    """A client logged in as alice."""
+    assert gql.register("alice")["user"]
+    return gql
+
+
+@pytest.fixture
+def hashing_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Names of the argon2 operations run (the real ones, only counted)."""
+    calls: list[str] = []
+    for name in ("hash", "verify"):
+        real = getattr(PasswordHasher, name)
+
+        def counted(self: PasswordHasher, *args: Any, _real: Any = real, _name: str = name) -> Any:
+            calls.append(_name)
+            return _real(self, *args)
+
+        monkeypatch.setattr(PasswordHasher, name, counted)
+    yield calls
+
+
+def raw_post(client: GraphQLClient, query: str, variables: dict[str, Any]) -> TestResponse:
+    """Post JSON written by hand (json.dumps keeps lone surrogates as \\ud800 escapes)."""
+    body = json.dumps({"query": query, "variables": variables})
+    return client.client.post("/graphql", data=body, content_type="application/json")
+
+
+def field_errors(response: TestResponse, mutation: str = "register") -> list[str]:
+    """The fields named by a register/login payload's errors (a 200 with data)."""
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    payload = response.get_json()["data"][mutation]
+    assert payload["user"] is None
+    return [e["field"] for e in payload["errors"]]
+
+
+def register(client: GraphQLClient, username: str, password: str = "correct horse") -> TestResponse:
+    """The raw response to a register mutation."""
+    return client.post(REGISTER, username=username, password=password)
+
+
+def create(client: GraphQLClient, title: str) -> TestResponse:
+    """The raw response to createPost."""
+    return client.post(CREATE_POST, title=title)
+
+
+def code_of(response: TestResponse) -> str:
+    """The code of the single GraphQL error of a response."""
+    [error] = response.get_json()["errors"]
+    return str(error["extensions"]["code"])
+
+
+# --- sizes -----------------------------------------------------------------------------
+
+
+def test_ten_kilobyte_username_is_a_field_error(app: Flask, gql: GraphQLClient) -> None:
+    assert field_errors(register(gql, "a" * 10_240)) == ["username"]
+    assert table_count(app, "user") == 0
+    assert cookie_value(gql.client) is None
+
+
+def test_megabyte_title_is_413_and_stores_nothing(app: Flask, alice: GraphQLClient) -> None:
+    response = create(alice, "t" * 1_048_576)
+    assert response.status_code == 413 and response.is_json
+    assert response.get_json()["error"]["code"] == "REQUEST_ENTITY_TOO_LARGE"
+    assert table_count(app, "post") == 0
+
+
+def test_title_length_limit_is_the_same_on_every_database(app: Flask, alice) -> None:
+    assert code_of(create(alice, "x" * 1_001)) == "BAD_USER_INPUT"
+    longest = "😀" * 1_000  # 1,000 characters, 4,000 bytes of UTF-8
+    post = create(alice, longest).get_json()["data"]["createPost"]
+    assert alice(POST, id=post["id"])["data"]["post"]["title"] == longest
+
+
+def test_megabyte_password_is_refused_before_hashing(gql, hashing_calls: list[str]) -> None:
+    assert register(gql, "bob", "p" * 1_048_576).status_code == 413
+    login = gql.post(
+        'mutation L($p: String!) { login(options: {username: "bob", password: $p}) '
+        "{ errors { field message } user { id } } }",
+        p="p" * 60_000,
+    )
+    assert field_errors(login, "login") == ["password"]
+    assert field_errors(register(gql, "bob", "p" * 60_000)) == ["password"]
+    assert hashing_calls == []
+
+
+# --- NUL, surrogates, control and invisible characters ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "field"),
+    [
+        ("al\x00ice", "correct horse", "username"),
+        ("alice", "correct\x00horse", "password"),
+        ("\x00\x00\x00", "correct horse", "username"),
+    ],
+)
+def test_nul_in_credentials_is_a_field_error(
+    app: Flask, gql, username: str, password: str, field: str
+) -> None:
+    assert field_errors(register(gql, username, password)) == [field]
+    assert table_count(app, "user") == 0
+
+
+def test_nul_in_titles_is_bad_user_input(app: Flask, alice: GraphQLClient) -> None:
+    assert code_of(create(alice, "nul\x00title")) == "BAD_USER_INPUT"
+    post = create(alice, "clean").get_json()["data"]["createPost"]
+    assert code_of(alice.post(UPDATE, id=post["id"], t="x\x00")) == "BAD_USER_INPUT"
+    assert alice(POST, id=post["id"])["data"]["post"]["title"] == "clean"
+
+
+@pytest.mark.parametrize("surrogate", ["\ud800", "\udfff", "a\udc00b"])
+def test_lone_surrogates_are_400(app: Flask, alice: GraphQLClient, surrogate: str) -> None:
+    for query, variables in (
+        (CREATE_POST, {"title": surrogate}),
+        (REGISTER, {"username": surrogate, "password": "correct horse"}),
+        (REGISTER, {"username": "bob", "password": surrogate * 8}),
+    ):
+        response = raw_post(alice, query, variables)
+        assert response.status_code == 400 and response.is_json
+    assert table_count(app, "post") == 0
+    assert table_count(app, "user") == 1
+
+
+def test_escaped_surrogate_pairs_are_emoji(alice: GraphQLClient) -> None:
+    response = raw_post(alice, CREATE_POST, {"title": "\U0001f600"})  # sent as \ud83d\ude00
+    assert response.get_json()["data"]["createPost"]["title"] == "\U0001f600"
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "\u202eecila",  # right-to-left override
+        "ali\u200bce",  # zero-width space
+        "alice\u200d",  # zero-width joiner
+        "\ufeffalice",  # byte order mark
+        "alice\r\n",
+        "ali\tce",
+        "alice\x1b[31m",
+        "\uff41\uff4c\uff49\uff43\uff45",  # fullwidth "alice"
+        "ali ce",
+    ],
+)
+def test_control_and_invisible_characters_in_usernames_are_refused(
+    app: Flask, gql: GraphQLClient, username: str
+) -> None:
+    assert field_errors(register(gql, username)) == ["username"]
+    assert table_count(app, "user") == 0
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "café",
+        unicodedata.normalize("NFD", "café"),
+        "\U0001f469\u200d\U0001f469\u200d\U0001f467 family",
+        "\U0001d518\U0001d52b\U0001d526 \U0010fffd",  # Fraktur, plane 16
+        "\u202eright to left",
+        "<script>alert(1)</script>",
+        "tab\tand\r\nnewline",
+    ],
+)
+def test_titles_round_trip_exactly(alice: GraphQLClient, title: str) -> None:
+    post = create(alice, title).get_json()["data"]["createPost"]
+    assert post["title"] == title
+    assert alice(POST, id=post["id"])["data"]["post"]["title"] == title
+    assert title in [p["title"] for p in alice("{ posts { title } }")["data"]["posts"]]
+
+
+def test_nfc_and_nfd_titles_stay_distinct(alice: GraphQLClient) -> None:
+    nfc, nfd = "é", "e\u0301"
+    ids = [create(alice, t).get_json()["data"]["createPost"]["id"] for t in (nfc, nfd)]
+    titles = [alice(POST, id=i)["data"]["post"]["title"] for i in ids]
+    assert titles == [nfc, nfd]
+
+
+# --- ids --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value", ["1 OR 1=1", "1", "١٢", 1.5, 2**31, 2**40, 2**63, -(2**31) - 1, True, [1], {"a": 1}]
+)
+def test_ids_that_are_not_int32_are_400(app: Flask, alice: GraphQLClient, value: Any) -> None:
+    for query in (POST, UPDATE, DELETE):
+        with count_sql(app) as statements:
+            response = raw_post(alice, query, {"id": value, "t": "x"})
+        assert response.status_code == 400, (query, value, response.get_json())
+        assert "data" not in response.get_json()
+        assert statements == []
+
+
+@pytest.mark.parametrize(
+    "literal", ['"1"', "1.0", "2147483648", "9" * 40, "-2147483649", "null", "[1]", "$x"]
+)
+def test_id_literals_that_are_not_int32_are_400(alice: GraphQLClient, literal: str) -> None:
+    response = alice.post(f"{{ post(id: {literal}) {{ id }} }}")
+    assert response.status_code == 400
+    assert response.get_json()["errors"]
+
+
+@pytest.mark.parametrize("value", [-(2**31), -1, 0, INT32_MAX])
+def test_int32_ids_that_match_nothing(alice: GraphQLClient, value: int) -> None:
+    assert alice(POST, id=value) == {"data": {"post": None}}
+    assert alice(UPDATE, id=value, t="x") == {"data": {"updatePost": None}}
+    assert alice(DELETE, id=value) == {"data": {"deletePost": True}}
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        ("limit: 2147483648", None),
+        ("limit: -5", "ok"),
+        ('cursor: "1 OR 1=1"', "BAD_USER_INPUT"),
+        ('cursor: "9999999999999999999999999"', "BAD_USER_INPUT"),
+        ('cursor: "-99999999999999999"', "BAD_USER_INPUT"),
+        (f'cursor: "{"9" * 5000}"', "BAD_USER_INPUT"),
+    ],
+)
+def test_posts_arguments_out_of_range(alice: GraphQLClient, args: str, code: str | None) -> None:
+    response = alice.post(f"{{ posts({args}) {{ id }} }}")
+    body = response.get_json()
+    if code is None:
+        assert response.status_code == 400
+    elif code == "ok":
+        assert body == {"data": {"posts": []}}
+    else:
+        assert response.status_code == 200
+        assert code_of(response) == code
+
+
+# --- properties ---------------------------------------------------------------------------
+
+EVERY_CHARACTER = st.characters(exclude_categories=())  # surrogates, NUL, controls included
+TRICKY = st.sampled_from(["\x00", "\ud800", "\udfff", "\u202e", "\u200b", "\u0301", "😀", "\r"])
+TEXT = st.text(st.one_of(EVERY_CHARACTER, TRICKY), max_size=60)
+PROPERTY = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def has_surrogate(value: str) -> bool:
+    """Whether ``value`` holds a lone surrogate (not encodable as UTF-8)."""
+    return any("\ud800" <= ch <= "\udfff" for ch in value)
+
+
+def plainly_valid_title(title: str) -> bool:
+    """Non-blank, short, and free of what storage cannot hold: must be accepted."""
+    banned = {chr(c) for c in range(32)} - {"\t", "\n", "\r"} | {"\x7f"}
+    return bool(title.strip()) and not has_surrogate(title) and not set(title) & banned
+
+
+@PROPERTY
+@given(title=TEXT)
+def test_any_title_is_refused_cleanly_or_round_trips(alice: GraphQLClient, title: str) -> None:
+    response = raw_post(alice, CREATE_POST, {"title": title})
+    assert response.status_code < 500 and response.is_json
+    body = response.get_json()
+    if has_surrogate(title):
+        assert response.status_code == 400
+        return
+    post = (body.get("data") or {}).get("createPost")
+    if post is None:
+        assert not plainly_valid_title(title), body
+        assert code_of(response) == "BAD_USER_INPUT"
+        return
+    assert post["title"] == title
+    assert alice(POST, id=post["id"])["data"]["post"]["title"] == title
+
+
+def never_a_username(username: str) -> bool:
+    """Whether the username holds what no username may: controls, format chars, spaces."""
+    return has_surrogate(username) or any(
+        unicodedata.category(ch) in {"Cc", "Cf", "Zs", "Zl", "Zp", "Cn", "Co"} for ch in username
+    )
+
+
+@PROPERTY
+@given(username=TEXT)
+def test_any_username_is_refused_cleanly_or_round_trips(app: Flask, username: str) -> None:
+    client = GraphQLClient(app.test_client())
+    response = raw_post(client, REGISTER, {"username": username, "password": "correct horse"})
+    assert response.status_code < 500 and response.is_json
+    if has_surrogate(username):
+        assert response.status_code == 400
+        return
+    payload = response.get_json()["data"]["register"]
+    if payload["user"] is None:
+        assert [e["field"] for e in payload["errors"]] == ["username"]
+        return
+    assert not never_a_username(username)
+    assert payload["user"]["username"] == username
+    assert client.me() == {"id": payload["user"]["id"], "username": username}
