@@ -41,6 +41,18 @@ def create_user(username: str, email: str | None, password: str) -> None:
     click.echo(f"created user {result.user.username} (id {result.user.id})")
 
 
+@users_cli.command("delete")
+@click.argument("username")
+@click.confirmation_option(prompt="Delete this user, their posts and sessions?")
+def delete_user(username: str) -> None:
+    """Delete an account with its posts, ending its sessions."""
+    user = accounts.find_by_username(username)
+    if user is None:
+        raise click.ClickException(f"no user named {username!r}")
+    ended = accounts.delete_user(user)
+    click.echo(f"deleted user {username} and ended {ended} session(s)")
+
+
 @sessions_cli.command("list")
 @click.option("--user", "username", required=True, help="Username.")
 def list_sessions(username: str) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from extensions import db
 from models import User
-from services import auth, rate_limits
+from services import auth, rate_limits, user_sessions
 from services.passwords import hash_password, verify_password
 from services.validation import (
     PASSWORD_MAX,
@@ -67,6 +67,14 @@ def create_user(username: str, password: str, email: str | None = None) -> Accou
         db.session.rollback()
         return AccountResult.failed(_taken(username, user.email) or TAKEN_USERNAME)
     return AccountResult(user=user)
+
+
+def delete_user(user: User) -> int:
+    """Delete an account and its posts, ending its sessions first; returns sessions ended."""
+    ended = user_sessions.end_all_sessions(user.id)
+    db.session.delete(user)
+    db.session.commit()
+    return ended
 
 
 def find_by_username(username: str) -> User | None:

@@ -54,3 +54,15 @@ def test_purge_orphans(app: Flask, redis_server: redis.Redis) -> None:
     assert result.exit_code == 0, result.output
     assert "purged 2 " in result.output
     assert sum(redis_server.hlen(key) for key in keys) == 1
+
+
+def test_users_delete_ends_sessions_and_removes_posts(app: Flask) -> None:
+    gql = GraphQLClient(app.test_client())
+    gql.register("alice")
+    gql('mutation { createPost(title: "bye") { id } }')
+    result = app.test_cli_runner().invoke(args=["users", "delete", "alice", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "ended 1 session(s)" in result.output
+    assert gql.me() is None  # the snapshot in the session cannot outlive the user
+    assert gql("{ posts { id } }")["data"]["posts"] == []
+    assert GraphQLClient(app.test_client()).login("alice")["user"] is None
