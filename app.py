@@ -12,7 +12,7 @@ import web_security
 from blueprints import explorer, graphql_api, rest
 from cli import register_commands
 from config import INSTANCE_DIR, Config, load_config
-from db_setup import MIGRATIONS_DIR
+from db_setup import MIGRATIONS_DIR, register_session_cleanup
 from errors import register_error_handlers
 from extensions import db, migrate, redis_client, server_sessions
 from query_executor import graphql_runtime
@@ -37,6 +37,7 @@ def create_app(config: Config | None = None) -> Flask:
 def init_extensions(app: Flask) -> None:
     """Attach the database, migrations, Redis, sessions and GraphQL to the app."""
     db.init_app(app)
+    register_session_cleanup(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     redis_client.init_app(app)
     server_sessions.init_app(app, app.extensions["redis"])

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from contextlib import suppress
 from typing import Any
 
 import flask_migrate
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from config import PROJECT_DIR
 
+log = logging.getLogger(__name__)
 MIGRATIONS_DIR = str(PROJECT_DIR / "migrations")
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -34,3 +38,24 @@ def upgrade_database(app: Flask) -> None:
     with app.app_context():
         flask_migrate.upgrade(directory=MIGRATIONS_DIR)
         db.engine.dispose()
+
+
+def register_session_cleanup(app: Flask) -> None:
+    """End each request's database session, also when its connection died meanwhile.
+
+    Registered after Flask-SQLAlchemy's own teardown, so it runs first. Without it, a
+    backend terminated while the request's transaction sat idle (pg_terminate_backend,
+    a server restart) made the final ROLLBACK raise from the teardown, and gunicorn
+    replaced the finished response with its HTML 500 page.
+    """
+    from extensions import db
+
+    @app.teardown_appcontext
+    def remove_session(_error: BaseException | None) -> None:
+        try:
+            db.session.remove()
+        except SQLAlchemyError as error:
+            log.warning("discarded a database session whose connection died: %r", error)
+            with suppress(SQLAlchemyError):
+                db.session.remove()  # the connection is invalidated by now: this only discards
+            db.session.registry.clear()
