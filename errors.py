@@ -8,7 +8,7 @@ from flask import Flask, Response, g
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from http_json import json_response
-from services.errors import OUTAGES, RateLimited, ServiceError, ServiceUnavailable
+from services.errors import OUTAGES, RateLimited, ServiceError, ServiceUnavailable, is_outage
 from session_store import SessionInterrupted
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def handle_outage(error: Exception) -> Response:
 def handle_internal_error(error: InternalServerError) -> Response:
     """Unhandled exceptions, including session load/save failures outside the views."""
     original = error.original_exception
-    if isinstance(original, OUTAGES):
+    if is_outage(original):
         return handle_outage(original)
     if isinstance(original, SessionInterrupted):
         message = "The session ended (logout or revocation) while this request was running."

@@ -27,11 +27,11 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from query_limits import SensitiveFieldOnceRule, alias_limit_rule, depth_limit_rule
 from resolvers import bindables
 from services.errors import (
-    OUTAGES,
     InvalidInput,
     RateLimited,
     ServiceError,
     ServiceUnavailable,
+    is_outage,
 )
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ class QueryExecutor:
         original = unwrap_graphql_error(error)
         if original is None or original is error:
             return self._graphql_error(error)
-        if isinstance(original, OUTAGES):
+        if is_outage(original):
             log.warning("backing service unavailable: %r", original)
             original = ServiceUnavailable()
         if isinstance(original, ServiceError):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from redis.exceptions import RedisClusterException, RedisError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 # Failures of a backing service rather than of the request: answered with a fast 503.
@@ -13,6 +15,17 @@ OUTAGES: tuple[type[Exception], ...] = (
     OperationalError,
     PoolTimeoutError,
 )
+# SQLAlchemy's code for "Can't reconnect until invalid transaction is rolled back"
+LOST_CONNECTION = "8s2b"
+
+
+def is_outage(error: BaseException | None) -> TypeGuard[Exception]:
+    """Whether ``error`` means Redis or the database could not be reached or answer in time."""
+    if isinstance(error, OUTAGES):
+        return True
+    # An earlier statement of this request lost its connection; every later use of the
+    # request's session raises this until the request ends. The same outage, not a bug.
+    return isinstance(error, PendingRollbackError) and error.code == LOST_CONNECTION
 
 
 class ServiceError(Exception):
