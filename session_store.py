@@ -144,6 +144,10 @@ class StoredSession(RedisSession):
         self.modified = True
         self.accessed = True
 
+    def discard(self) -> None:
+        """Empty the local copy only: no load, nothing marked for writing."""
+        dict.clear(self)
+
     def data(self) -> dict[str, Any]:
         """A plain copy of the contents."""
         self._load()
@@ -250,14 +254,23 @@ class RedisSessionStore(RedisSessionInterface):
         session.modified = True
 
     def destroy(self, session: StoredSession) -> None:
-        """Delete the session's record and empty it; the response clears the cookie."""
-        session.clear()
-        if session.sid:
-            self.client.delete(self.store_key(session.sid))
-        session.stored = False
-        session.cookie_pending = False
-        session.ended = bool(session.sid)
-        session.modified = False
+        """Delete the session's record and empty it; the response clears the cookie.
+
+        If Redis fails, the error propagates and the response neither retries the delete
+        nor touches the cookie: a logout can simply be retried, and an id created in this
+        request is never sent.
+        """
+        session._load()
+        try:
+            if session.sid:
+                self.client.delete(self.store_key(session.sid))
+            session.ended = bool(session.sid)
+        finally:
+            session.discard()
+            session.stored = False
+            session.cookie_pending = False
+            session.modified = False
+            session.accessed = True
 
     def persist(self, session: StoredSession) -> bool:
         """Write the session now (NX when new, XX when existing); the response sets the cookie.
@@ -271,7 +284,7 @@ class RedisSessionStore(RedisSessionInterface):
             session.cookie_pending = True
         else:
             session.ended = True
-            dict.clear(session)
+            session.discard()  # not dict.clear: resolvers hold Flask's session proxy
         return written
 
     def save_session(self, app: Flask, session: StoredSession, response: Response) -> None:
