@@ -29,6 +29,7 @@ from extensions import db
 from tests.helpers import GraphQLClient
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+pytest_plugins = ["tests.servers"]  # private redis-server / PostgreSQL fixtures for fault tests
 
 
 @pytest.fixture(scope="session")

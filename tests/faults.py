@@ -1,0 +1,158 @@
+"""Helpers for fault tests: what a clean outage answer looks like, and bounded load."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import create_app
+from db_setup import upgrade_database
+from tests.conftest import make_config
+from tests.processes import HttpClient
+
+# "Fails fast instead of hanging": far below gunicorn's 30 s worker timeout.
+FAST = 3.0
+
+
+def migrated_app(
+    database_url: str, redis_url: str, env: dict[str, str] | None = None, **overrides: Any
+) -> Flask:
+    """An app on the given services (``env`` as if from the environment), database migrated."""
+    upgrade_database(create_app(make_config(database_url, redis_url)))
+    return create_app(make_config(database_url, redis_url, env=env, **overrides))
+
+
+def assert_unavailable(status: int, headers: Mapping[str, str], body: bytes) -> None:
+    """A clean outage answer: 503 JSON with Retry-After, no cookie, no HTML, no trace."""
+    text = body.decode("utf-8", errors="replace")
+    assert status == 503, text
+    assert headers.get("Content-Type", "").startswith("application/json"), headers
+    assert headers.get("Retry-After") == "1", headers
+    assert "Set-Cookie" not in headers and "set-cookie" not in headers, headers
+    assert "SERVICE_UNAVAILABLE" in text, text
+    for leak in ("<html", "Traceback", 'File "', "redis", "psycopg", "sqlalchemy"):
+        assert leak.lower() not in text.lower(), text
+    json.loads(text)
+
+
+def gql_post(client: FlaskClient, query: str, **variables: Any) -> Any:
+    """POST an operation through a Flask test client, returning the raw response."""
+    return client.post("/graphql", json={"query": query, "variables": variables})
+
+
+def check_unavailable(response: Any) -> None:
+    """``assert_unavailable`` for a Flask test response."""
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "set-cookie"}
+    if response.headers.getlist("Set-Cookie"):
+        headers["Set-Cookie"] = "; ".join(response.headers.getlist("Set-Cookie"))
+    assert_unavailable(response.status_code, headers, response.get_data())
+
+
+def timed(call: Callable[[], Any]) -> tuple[Any, float]:
+    """The result of ``call`` and how many seconds it took."""
+    start = time.monotonic()
+    result = call()
+    return result, time.monotonic() - start
+
+
+@dataclass
+class LoadResult:
+    """Outcomes of a bounded load run: one (start, end, outcome) per request."""
+
+    records: list[tuple[float, float, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, start: float, end: float, outcome: str) -> None:
+        """Record one request."""
+        with self.lock:
+            self.records.append((start, end, outcome))
+
+    def counts(self) -> Counter[str]:
+        """How many requests ended with each outcome."""
+        return Counter(outcome for _, _, outcome in self.records)
+
+    def after(self, moment: float) -> Counter[str]:
+        """Outcomes of requests that started after ``moment``."""
+        return Counter(outcome for start, _, outcome in self.records if start > moment)
+
+
+def run_load(
+    step: Callable[[int], str],
+    threads: int,
+    stop: threading.Event,
+    max_seconds: float,
+    result: LoadResult,
+) -> list[threading.Thread]:
+    """Start ``threads`` threads calling ``step(thread_index)`` until ``stop`` or the time cap."""
+    deadline = time.monotonic() + max_seconds
+
+    def loop(index: int) -> None:
+        while not stop.is_set() and time.monotonic() < deadline:
+            start = time.monotonic()
+            try:
+                outcome = step(index)
+            except Exception as error:  # an escaped exception is an outcome too
+                outcome = f"raised {type(error).__name__}: {error}"[:200]
+            result.add(start, time.monotonic(), outcome)
+
+    workers = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    return workers
+
+
+def join_all(workers: list[threading.Thread], timeout: float = 30) -> None:
+    """Join load threads, failing if any is still running after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    for worker in workers:
+        worker.join(max(0.1, deadline - time.monotonic()))
+    assert not any(worker.is_alive() for worker in workers), "load threads hung"
+
+
+def gunicorn_env(tmp_path: Path, database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """Environment for a gunicorn run on the given services, cheap argon2, 2 workers."""
+    env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST": "1024",
+        "ARGON2_PARALLELISM": "1",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "4",
+    }
+    return {**env, **extra}
+
+
+def http_call(
+    client: HttpClient, query: str, **variables: Any
+) -> tuple[int, dict[str, str], bytes]:
+    """POST a GraphQL operation over real HTTP; status, headers and raw body."""
+    body = json.dumps({"query": query, "variables": variables}).encode()
+    return client.request("POST", "/graphql", body, {"Content-Type": "application/json"})
+
+
+def fresh_client(base_url: str, cookies: dict[str, str] | None = None) -> HttpClient:
+    """A new client (a new connection per request) carrying a copy of ``cookies``."""
+    client = HttpClient(base_url, timeout=15)
+    client.cookies = dict(cookies or {})
+    return client
+
+
+def connected_to(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds an established TCP connection to 127.0.0.1:``port``."""
+    import psutil
+
+    return any(
+        conn.raddr and conn.raddr.port == port and conn.status == psutil.CONN_ESTABLISHED
+        for conn in psutil.Process(pid).net_connections(kind="tcp")
+    )
