@@ -1,0 +1,294 @@
+"""Process faults with real gunicorn on PostgreSQL and a private Redis (plan L, cases 55-56).
+
+A worker killed with SIGKILL costs only the requests it had in flight; the master replaces
+it, the user stays logged in, and no connection of the dead worker lingers in Redis or
+PostgreSQL. SIGHUP and SIGTERM let in-flight requests finish. The master never holds a
+connection that forked workers could inherit, also with --preload.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+import urllib.error
+from collections.abc import Iterator
+from http.client import HTTPException
+from pathlib import Path
+
+import psutil
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.faults import (
+    LoadResult,
+    fresh_client,
+    gunicorn_env,
+    http_call,
+    join_all,
+    run_load,
+)
+from tests.helpers import ME, REGISTER
+from tests.processes import Server, gunicorn, wait_for_workers
+from tests.servers import RedisProcess, scratch_database, wait_for
+
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
+PASSWORD = "correct horse"
+READ = "{ me { username } posts(limit: 5) { id } }"
+SLOW_ARGON2 = {"ARGON2_TIME_COST": "4", "ARGON2_MEMORY_COST": "65536"}  # ~0.7-2 s per hash here
+
+
+@pytest.fixture
+def database(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh database on the private cluster, else on the TEST_DATABASE_URL server."""
+    with scratch_database(postgres_admin_url) as url:
+        yield url
+
+
+def register_over_http(base_url: str, username: str = "alice") -> dict[str, str]:
+    """Register a user; return the cookies that log it in."""
+    client = fresh_client(base_url)
+    status, _, body = http_call(client, REGISTER, username=username, password=PASSWORD)
+    assert status == 200 and json.loads(body)["data"]["register"]["user"], body
+    return client.cookies
+
+
+def read_outcome(base_url: str, cookies: dict[str, str]) -> str:
+    """One logged-in read: 'ok', 'HTTP <status>' or the connection error's name."""
+    try:
+        status, _, body = http_call(fresh_client(base_url, cookies), READ)
+    except (urllib.error.URLError, HTTPException, ConnectionError) as error:
+        return f"connection {type(error).__name__}"
+    if status == 200 and json.loads(body)["data"]["me"]["username"] == "alice":
+        return "ok"
+    return f"HTTP {status}"
+
+
+def pg_backend_ports(database_url: str) -> list[int]:
+    """Client ports of the connections to ``database_url``'s database, ours excluded."""
+    database = make_url(database_url).database
+    with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "SELECT client_port FROM pg_stat_activity WHERE datname = %s"
+            " AND pid <> pg_backend_pid() AND client_port IS NOT NULL",
+            (database,),
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def redis_client_ports(redis: RedisProcess) -> list[int]:
+    """Client ports of the app's connections to Redis."""
+    return [int(client["addr"].rsplit(":", 1)[1]) for client in redis.app_clients()]
+
+
+def local_ports(pid: int, remote_port: int) -> set[int]:
+    """Local ports of ``pid``'s established connections to 127.0.0.1:``remote_port``."""
+    return {
+        conn.laddr.port
+        for conn in psutil.Process(pid).net_connections(kind="tcp")
+        if conn.raddr and conn.raddr.port == remote_port and conn.status == psutil.CONN_ESTABLISHED
+    }
+
+
+def owners(pids: list[int], remote_port: int) -> dict[int, int]:
+    """Which of ``pids`` holds each local port connected to ``remote_port``."""
+    return {port: pid for pid in pids for port in local_ports(pid, remote_port)}
+
+
+def assert_connections_belong_to(
+    pids: list[int], master: int, database_url: str, redis: RedisProcess
+) -> None:
+    """Every server-side connection of the app is held by exactly one live worker."""
+    pg_port = make_url(database_url).port or 5432
+    for server_ports, remote in (
+        (pg_backend_ports(database_url), pg_port),
+        (redis_client_ports(redis), redis.port),
+    ):
+        held = owners(pids, remote)
+        assert set(server_ports) <= set(held), (server_ports, held)
+        all_ports = [port for pid in pids for port in local_ports(pid, remote)]
+        assert len(all_ports) == len(set(all_ports)), "a socket is shared between workers"
+        assert not local_ports(master, remote), "the master holds a connection"
+
+
+def connections_settled(
+    pids: list[int], master: int, database_url: str, redis: RedisProcess
+) -> bool:
+    """``assert_connections_belong_to`` as a predicate, for polling."""
+    try:
+        assert_connections_belong_to(pids, master, database_url, redis)
+    except AssertionError:
+        return False
+    return True
+
+
+def test_sigkill_of_a_worker_fails_only_its_in_flight_requests(
+    tmp_path: Path, database: str, private_redis: RedisProcess
+) -> None:
+    env = gunicorn_env(tmp_path, database, private_redis.url)
+    threads = 4
+    with gunicorn(env, tmp_path) as server:
+        master = server.process.pid
+        workers = wait_for_workers(master, 2)
+        cookies = register_over_http(server.base_url)
+        result, stop = LoadResult(), threading.Event()
+        load = run_load(lambda _: read_outcome(server.base_url, cookies), threads, stop, 30, result)
+        victim = workers[0]
+        pg_port = make_url(database).port or 5432
+        wait_for(
+            lambda: bool(local_ports(victim, pg_port) and local_ports(victim, private_redis.port)),
+            15,
+            "the victim serving",
+        )
+        victim_ports = local_ports(victim, pg_port) | local_ports(victim, private_redis.port)
+        time.sleep(0.5)
+        os.kill(victim, signal.SIGKILL)
+        killed_at = time.monotonic()
+        replacement = wait_for_replacement(master, workers)
+        replaced_at = time.monotonic()
+        time.sleep(1.5)
+        stop.set()
+        join_all(load)
+
+        counts = result.counts()
+        failed = {outcome: n for outcome, n in counts.items() if outcome != "ok"}
+        assert not [o for o in failed if o.startswith("HTTP")], counts  # never a 5xx
+        assert sum(failed.values()) <= threads, counts  # at most one in flight per thread
+        assert set(result.after(replaced_at)) == {"ok"}, result.after(replaced_at)
+        assert all(end < killed_at + 15 for _, end, _ in result.records)
+        assert read_outcome(server.base_url, cookies) == "ok"  # still logged in
+
+        live = [pid for pid in workers if pid != victim] + [replacement]
+        wait_for(
+            lambda: connections_settled(live, master, database, private_redis),
+            15,
+            "connections of the killed worker gone",
+        )
+        assert_connections_belong_to(live, master, database, private_redis)
+        server_side = set(pg_backend_ports(database)) | set(redis_client_ports(private_redis))
+        assert not victim_ports & server_side  # the dead worker's connections are closed
+
+
+def wait_for_replacement(master: int, workers: list[int], timeout: float = 30) -> int:
+    """The pid of the worker the master starts in place of a killed one of ``workers``."""
+    new: list[int] = []
+
+    def replaced() -> bool:
+        children = [child.pid for child in psutil.Process(master).children()]
+        new[:] = [pid for pid in children if pid not in workers]
+        return len(children) == len(workers) and len(new) == 1
+
+    wait_for(replaced, timeout, "a replacement worker")
+    return new[0]
+
+
+def test_preloaded_master_holds_no_connection_workers_could_inherit(
+    tmp_path: Path, database: str, private_redis: RedisProcess
+) -> None:
+    """--preload builds the app in the master; it must still connect to nothing before forking.
+
+    (Without --preload the SIGKILL test above checks the same on every connection.)
+    """
+    env = gunicorn_env(tmp_path, database, private_redis.url)
+    args = ("--preload",)
+    with gunicorn(env, tmp_path, *args) as server:
+        master = server.process.pid
+        workers = wait_for_workers(master, 2)
+        cookies = register_over_http(server.base_url)
+        pg_port = make_url(database).port or 5432
+        deadline = time.monotonic() + 20
+        while not all(local_ports(pid, pg_port) for pid in workers):  # until both served
+            assert time.monotonic() < deadline, "not every worker served a request"
+            burst = [
+                threading.Thread(target=read_outcome, args=(server.base_url, cookies))
+                for _ in range(4)
+            ]
+            for thread in burst:
+                thread.start()
+            for thread in burst:
+                thread.join(20)
+        assert_connections_belong_to(workers, master, database, private_redis)
+        assert read_outcome(server.base_url, cookies) == "ok"
+
+
+def slow_registrations(server: Server, count: int) -> tuple[list[threading.Thread], list[int]]:
+    """Start ``count`` registrations (slow argon2) and wait until workers accepted them all."""
+    statuses: list[int] = []
+
+    def register(index: int) -> None:
+        client = fresh_client(server.base_url)
+        client.timeout = 60
+        status, _, body = http_call(client, REGISTER, username=f"slow{index}", password=PASSWORD)
+        ok = status == 200 and json.loads(body)["data"]["register"]["user"] is not None
+        statuses.append(status if ok else -status)
+
+    threads = [threading.Thread(target=register, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    port = int(server.base_url.rsplit(":", 1)[1])
+    wait_for(lambda: accepted(server.process.pid, port) >= count, 20, "requests accepted")
+    return threads, statuses
+
+
+def accepted(master: int, port: int) -> int:
+    """How many client connections the master's workers have accepted on ``port``."""
+    return sum(
+        1
+        for child in psutil.Process(master).children()
+        for conn in child.net_connections(kind="tcp")
+        if conn.laddr.port == port and conn.raddr and conn.status == psutil.CONN_ESTABLISHED
+    )
+
+
+def test_sighup_reload_finishes_in_flight_requests_without_5xx(
+    tmp_path: Path, database: str, private_redis: RedisProcess
+) -> None:
+    env = gunicorn_env(tmp_path, database, private_redis.url, **SLOW_ARGON2)
+    with gunicorn(env, tmp_path) as server:
+        master = server.process.pid
+        old = wait_for_workers(master, 2)
+        result, stop = LoadResult(), threading.Event()
+
+        def hello(_: int) -> str:
+            try:
+                status = http_call(fresh_client(server.base_url), "{ hello }")[0]
+            except (urllib.error.URLError, HTTPException, ConnectionError) as error:
+                return f"connection {type(error).__name__}"
+            return "ok" if status == 200 else f"HTTP {status}"
+
+        load = run_load(hello, 2, stop, 60, result)
+        threads, statuses = slow_registrations(server, 4)
+        os.kill(master, signal.SIGHUP)
+        for thread in threads:
+            thread.join(60)
+        wait_for(lambda: not set(old) & set(wait_for_workers(master, 2)), 30, "old workers gone")
+        time.sleep(0.5)
+        stop.set()
+        join_all(load)
+
+        assert statuses == [200] * 4, statuses  # every in-flight registration completed
+        assert set(result.counts()) == {"ok"}, result.counts()  # no 5xx, nothing refused
+        cookies = register_over_http(server.base_url, "after")
+        status, _, body = http_call(fresh_client(server.base_url, cookies), ME)
+        assert status == 200 and json.loads(body)["data"]["me"]["username"] == "after"
+    assert "Handling signal: hup" in server.log()
+
+
+def test_sigterm_finishes_in_flight_requests_then_exits_cleanly(
+    tmp_path: Path, database: str, private_redis: RedisProcess
+) -> None:
+    env = gunicorn_env(tmp_path, database, private_redis.url, **SLOW_ARGON2)
+    with gunicorn(env, tmp_path) as server:
+        wait_for_workers(server.process.pid, 2)
+        threads, statuses = slow_registrations(server, 4)
+        server.process.send_signal(signal.SIGTERM)
+        for thread in threads:
+            thread.join(60)
+        assert server.process.wait(30) == 0
+    assert statuses == [200] * 4, statuses
+    with psycopg.connect(database, autocommit=True, connect_timeout=5) as conn:
+        rows = conn.execute('SELECT count(*) FROM "user" WHERE username LIKE %s', ("slow%",))
+        assert rows.fetchone() == (4,)  # every answered registration is really there
