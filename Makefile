@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 4000
 export FLASK_APP := wsgi
 
-.PHONY: install run serve test lint format bench clean
+.PHONY: install run serve test lint format bench soak clean
 
 install: $(STAMP)
 
@@ -37,6 +37,9 @@ format: install
 
 bench: install
 	$(BIN)/python bench/run.py $(if $(PEER),--peer $(PEER))
+
+soak: install  ## ~75 s of mixed traffic while Redis restarts and workers die; audits the data
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
