@@ -258,14 +258,17 @@ class RedisSessionStore(RedisSessionInterface):
 
         If Redis fails, the error propagates and the response neither retries the delete
         nor touches the cookie: a logout can simply be retried, and an id created in this
-        request is never sent.
+        request is never sent. Nor is a cookie cleared that the client never received.
         """
         session._load()
+        unsent = session.cookie_pending  # its id was made in this request: the client lacks it
         try:
             if session.sid:
                 self.client.delete(self.store_key(session.sid))
-            session.ended = bool(session.sid)
+            session.ended = bool(session.sid) and not unsent
         finally:
+            if unsent:
+                session.sid = None
             session.discard()
             session.stored = False
             session.cookie_pending = False

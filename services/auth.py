@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Protocol
 
 from flask import has_request_context, request
+from redis.exceptions import RedisClusterException, RedisError
 
 from extensions import server_sessions
 from services.errors import NotAuthenticated
@@ -79,7 +81,14 @@ def log_in(session: StoredSession, user: LoggableUser) -> None:
     session[USER_ID] = user.id
     session[SNAPSHOT] = [user.username, user.created_at_ms, user.updated_at_ms]
     store.persist(session)
-    store.index.add(user.id, _entry_for(session.sid or ""))
+    try:
+        store.index.add(user.id, _entry_for(session.sid or ""))
+    except (RedisError, RedisClusterException):
+        # Redis refused the second write (full, connection lost): undo the first, so the
+        # error answer carries no cookie of a session that would work.
+        with suppress(RedisError, RedisClusterException):
+            store.destroy(session)
+        raise
 
 
 def log_out(session: StoredSession) -> None:
