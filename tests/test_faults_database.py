@@ -23,8 +23,10 @@ import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from config import engine_options, normalise_database_url
+from extensions import db
 from tests.faults import (
     FAST,
     LoadResult,
@@ -40,7 +42,7 @@ from tests.faults import (
 )
 from tests.helpers import CREATE_POST, LOGIN, ME, REGISTER
 from tests.processes import gunicorn, wait_for_workers
-from tests.servers import PostgresCluster, RedisProcess, scratch_database
+from tests.servers import PostgresCluster, RedisProcess, scratch_database, wait_for
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(90)]
 PASSWORD = "correct horse"
@@ -102,7 +104,6 @@ def test_stopped_database_gives_fast_503_and_the_first_request_after_restart_wor
     private_postgres.stop("immediate")
     try:
         assert_fast_503(lambda: gql_post(anonymous, POSTS), "posts")
-        assert_fast_503(lambda: gql_post(alice, ME), "me")
         assert_fast_503(lambda: gql_post(alice, CREATE_POST, title="lost"), "createPost")
         assert_fast_503(
             lambda: gql_post(anonymous, LOGIN, username="alice", password=PASSWORD), "login"
@@ -112,6 +113,8 @@ def test_stopped_database_gives_fast_503_and_the_first_request_after_restart_wor
         )
         assert ok_data(gql_post(alice, "{ hello }")) == {"hello": "hello world"}
         assert ok_data(gql_post(anonymous, ME)) == {"me": None}
+        # me is answered from the user snapshot in the session: no SQL, so it still works
+        assert ok_data(gql_post(alice, ME))["me"]["username"] == "alice"
         health = anonymous.get("/healthz")
         assert health.status_code == 503 and health.get_json()["down"] == ["database"]
         assert anonymous.get_cookie("qid") is None
@@ -147,7 +150,9 @@ def test_terminated_backends_fail_only_in_flight_requests(
     result, stop = LoadResult(), threading.Event()
 
     def step(index: int) -> str:
-        response = gql_post(clients[index], "{ me { id } posts(limit: 5) { id title } }")
+        # several statements per request: one may lose its connection, the others follow
+        query = "{ me { id } posts(limit: 5) { id creator { username } } post(id: 1) { id } }"
+        response = gql_post(clients[index], query)
         body = response.get_json()
         codes = sorted({e["extensions"]["code"] for e in body.get("errors", [])})
         if response.status_code == 200 and not codes:
@@ -173,6 +178,48 @@ def test_terminated_backends_fail_only_in_flight_requests(
     assert set(result.after(last_kill)) == {"ok"}
     for client in clients:
         assert ok_data(gql_post(client, ME))["me"] is not None
+
+
+def test_backend_lost_between_two_statements_is_one_clean_outage(
+    harmless_database: str, private_redis: RedisProcess
+) -> None:
+    app = migrated_app(harmless_database, private_redis.url)
+    alice = registered(app)
+    post_id = ok_data(gql_post(alice, CREATE_POST, title="mine"))["createPost"]["id"]
+    # post is nullable, so its failed creator does not stop the next root field
+    query = f"{{ post(id: {post_id}) {{ creator {{ username }} }} posts(limit: 1) {{ title }} }}"
+    terminated: list[int] = []
+
+    def terminate_before_the_creator_query(conn: Any, _c: Any, statement: str, *_: Any) -> None:
+        if terminated or 'FROM "user"' not in statement:
+            return
+        pid = conn.connection.dbapi_connection.info.backend_pid
+        terminated.append(pid)
+        with psycopg.connect(harmless_database, autocommit=True, connect_timeout=5) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            wait_for(
+                lambda: (
+                    not admin.execute(
+                        "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)
+                    ).fetchone()
+                ),
+                10,
+                "backend gone",
+            )
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", terminate_before_the_creator_query)
+    try:
+        response = gql_post(alice, query)
+    finally:
+        event.remove(engine, "before_cursor_execute", terminate_before_the_creator_query)
+
+    assert terminated
+    check_unavailable(response)
+    codes = {error["extensions"]["code"] for error in response.get_json()["errors"]}
+    assert codes == {"SERVICE_UNAVAILABLE"}  # the statements after it are the same outage
+    assert ok_data(gql_post(alice, query))["posts"] == [{"title": "mine"}]
 
 
 class HeldLock:

@@ -382,3 +382,25 @@ def test_gunicorn_hung_redis_fails_fast_instead_of_hitting_the_worker_timeout(
     assert "WORKER TIMEOUT" not in log
     assert "Traceback" not in log  # an outage is one warning line per request, not a trace
     assert "backing service unavailable" in log
+
+
+def test_login_whose_second_write_fails_is_not_half_done(
+    tmp_path: Path, private_redis: RedisProcess
+) -> None:
+    """The session record is written, then the user's session index is refused.
+
+    Redis can refuse the second of two writes (maxmemory reached by the first, a
+    connection killed in between); an ACL that leaves the index keys out makes it happen
+    every time. The answer must be a clean 503 with no cookie and no session left.
+    """
+    database_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    registered_client(migrated_app(database_url, private_redis.url), "alice")
+    admin = private_redis.client()
+    admin.execute_command("ACL", "SETUSER", "app", "on", ">app-password", "~sess:*", "~rl:*",
+                          "+@all")  # fmt: skip
+    restricted = f"redis://app:app-password@127.0.0.1:{private_redis.port}/0"
+    app = migrated_app(database_url, restricted)
+    before = set(admin.keys("sess:*"))
+
+    assert_session_operations_fail_fast_on_write(app)
+    assert set(admin.keys("sess:*")) == before  # no session record left behind
