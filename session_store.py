@@ -26,6 +26,7 @@ import redis
 from flask import Flask, Request, Response, current_app
 from flask import session as flask_session
 from flask_session.redis import RedisSession, RedisSessionInterface
+from redis.exceptions import RedisClusterException, RedisError
 
 from session_index import SessionIndex
 
@@ -298,11 +299,18 @@ class RedisSessionStore(RedisSessionInterface):
             if not self.persist(session):
                 raise SessionInterrupted()
         elif session.touch_due and session:
-            self._write(session)  # a lost race here just means the user was logged out
+            self._touch(session)
         if session.cookie_pending and session:
             self._set_cookie(app, session, response)
         elif session.modified or session.ended:
             self._end(app, session, response)
+
+    def _touch(self, session: StoredSession) -> None:
+        """Push an idle session's expiry back; a refusal must not fail a read Redis answered."""
+        try:
+            self._write(session)  # a lost race here just means the user was logged out
+        except (RedisError, RedisClusterException) as error:
+            log.warning("could not push back a session's expiry: %r", error)
 
     def _end(self, app: Flask, session: StoredSession, response: Response) -> None:
         if session.stored and session.sid:
