@@ -198,19 +198,23 @@ def test_redis_full_noeviction_refuses_logins_cleanly(
     app: Flask, private_redis: RedisProcess
 ) -> None:
     alice = registered_client(app)
-    admin = private_redis.client()
-    admin.mset({f"filler:{i}": b"x" * 65536 for i in range(32)})  # 2 MB of other data
-    admin.config_set("maxmemory-policy", "noeviction")
-    # below what is in use: every write that may grow memory is refused with OOM
-    admin.config_set("maxmemory", str(admin.info("memory")["used_memory"] - 512 * 1024))
-    with pytest.raises(redis.exceptions.OutOfMemoryError):
-        admin.set("probe", b"x")
+    make_full(private_redis)
 
     assert_session_operations_fail_fast_on_write(app)
     assert me_of(alice) == "alice"  # reads still work
     response = gql_post(alice, LOGOUT)  # DEL is allowed when full
     assert response.status_code == 200 and response.get_json()["data"]["logout"] is True
     assert me_of(alice) is None
+
+
+def make_full(server: RedisProcess) -> None:
+    """2 MB of other data, then maxmemory below usage with noeviction: writes get OOM."""
+    admin = server.client()
+    admin.mset({f"filler:{i}": b"x" * 65536 for i in range(32)})
+    admin.config_set("maxmemory-policy", "noeviction")
+    admin.config_set("maxmemory", str(admin.info("memory")["used_memory"] - 512 * 1024))
+    with pytest.raises(redis.exceptions.OutOfMemoryError):
+        admin.set("probe", b"x")
 
 
 def assert_session_operations_fail_fast_on_write(app: Flask) -> None:
@@ -404,3 +408,18 @@ def test_login_whose_second_write_fails_is_not_half_done(
 
     assert_session_operations_fail_fast_on_write(app)
     assert set(admin.keys("sess:*")) == before  # no session record left behind
+
+
+def test_redis_full_reads_still_work_when_idle_sessions_slide(
+    tmp_path: Path, private_redis: RedisProcess
+) -> None:
+    """With an idle timeout a read also pushes the expiry back: a refused push is no error."""
+    env = {"SESSION_IDLE_TIMEOUT": "600", "SESSION_TOUCH_INTERVAL": "0"}  # touch on every read
+    app = migrated_app(f"sqlite:///{tmp_path / 'app.sqlite'}", private_redis.url, env=env)
+    alice = registered_client(app)
+    make_full(private_redis)
+
+    response = gql_post(alice, ME)
+    assert response.status_code == 200, response.get_data()
+    assert response.get_json()["data"]["me"]["username"] == "alice"
+    assert "Set-Cookie" not in response.headers
