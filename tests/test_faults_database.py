@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,20 @@ def test_backend_lost_between_two_statements_is_one_clean_outage(
     assert ok_data(gql_post(alice, query))["posts"] == [{"title": "mine"}]
 
 
+@contextmanager
+def warnings_of(name: str) -> Iterator[list[str]]:
+    """Messages logged at WARNING or above by one logger inside the block."""
+    messages: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+
+
 class HeldLock:
     """A transaction in another connection holding ACCESS EXCLUSIVE on the post table."""
 
@@ -255,17 +270,17 @@ def test_locked_table_answers_503_within_the_statement_timeout(
 
 
 def test_exhausted_pool_waits_at_most_pool_timeout_then_503(
-    harmless_database: str, private_redis: RedisProcess, caplog: pytest.LogCaptureFixture
+    harmless_database: str, private_redis: RedisProcess
 ) -> None:
     options = pool_options(harmless_database, 2500, pool_size=1, max_overflow=0, pool_timeout=1)
     app = migrated_app(harmless_database, private_redis.url, SQLALCHEMY_ENGINE_OPTIONS=options)
-    caplog.set_level(logging.WARNING, logger="query_executor")
     answers: list[tuple[Any, float]] = []
 
     def one() -> None:
         answers.append(timed(lambda: gql_post(app.test_client(), POSTS)))
 
-    with HeldLock(harmless_database):  # the one pooled connection waits on the lock
+    with HeldLock(harmless_database), warnings_of("query_executor") as logged:
+        # the one pooled connection waits on the lock, the other requests on the pool
         burst = [threading.Thread(target=one) for _ in range(4)]
         for thread in burst:
             thread.start()
@@ -276,9 +291,9 @@ def test_exhausted_pool_waits_at_most_pool_timeout_then_503(
     for response, seconds in answers:
         check_unavailable(response)
         assert seconds < 2.5 + FAST  # the statement timeout bounds the longest one
-    logged = caplog.text
-    assert "QueuePool limit of size 1 overflow 0 reached" in logged  # waited, then gave up
-    assert "statement timeout" in logged
+    causes = "\n".join(logged)
+    assert "QueuePool limit of size 1 overflow 0 reached" in causes  # waited, then gave up
+    assert "statement timeout" in causes
     assert ok_data(gql_post(app.test_client(), POSTS)) == {"posts": []}
 
 
