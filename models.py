@@ -18,6 +18,11 @@ def utc_now_ms() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+def _same_as_created(context: Any) -> Any:
+    """A new row's updatedAt is its createdAt, to the millisecond."""
+    return context.get_current_parameters()["created_at"]
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
 
@@ -43,7 +48,7 @@ class TimestampMixin:
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now_ms)
     updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=utc_now_ms, onupdate=utc_now_ms
+        UTCDateTime(), default=_same_as_created, onupdate=utc_now_ms
     )
 
     @property
