@@ -36,7 +36,7 @@ format: install
 	$(BIN)/ruff format .
 
 bench: install
-	$(BIN)/python bench/run.py $(if $(PEER),--peer $(PEER))
+	$(BIN)/python -m bench.run $(if $(PEER),--peer $(PEER))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
