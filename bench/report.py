@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from bench.load import Sample
 
-TARGETS = ("product", "peer", "floor")
+TARGETS = ("product", "base", "peer", "floor")
 Results = dict[str, dict[str, list[Sample]]]
 
 
@@ -80,6 +80,7 @@ class Report:
         for t in targets:
             head += [f"{t} req/s", f"{t} p50 ms", f"{t} p99 ms"]
         head += [f"product/{t}" for t in targets if t != "product"]
+        head += [f"p99 product/{t}" for t in targets if t in {"base", "peer"}]
         lines = [_row(head), _row(["---"] * len(head))]
         for workload, label in self.labels.items():
             if workload not in self.results:
@@ -89,15 +90,16 @@ class Report:
                 s = self.summary(workload, t)
                 cells += [f"{s.rps:.0f}", f"{s.p50_ms:.1f}", f"{s.p99_ms:.1f}"] if s else ["-"] * 3
             cells += [self.ratio(workload, t) for t in targets if t != "product"]
+            cells += [self.ratio(workload, t, "p99_ms") for t in targets if t in {"base", "peer"}]
             lines.append(_row(cells))
         return "\n".join(lines)
 
-    def ratio(self, workload: str, other: str) -> str:
-        """product req/s divided by another target's."""
+    def ratio(self, workload: str, other: str, attr: str = "rps") -> str:
+        """The product's figure divided by another target's."""
         mine, theirs = self.summary(workload, "product"), self.summary(workload, other)
-        if not mine or not theirs or not theirs.rps:
+        if not mine or not theirs or not getattr(theirs, attr):
             return "-"
-        return f"{mine.rps / theirs.rps:.2f}"
+        return f"{getattr(mine, attr) / getattr(theirs, attr):.2f}"
 
     def cost_table(self) -> str:
         """Errors, peak RSS, CPU, noise and Redis commands per request."""

@@ -41,7 +41,7 @@ from bench.load import (
 )
 from bench.report import Report
 from bench.services import Postgres, PrivateRedis, counter_delta, project_dir
-from bench.targets import Floor, GunicornSettings, NodePeer, Product, Target
+from bench.targets import Floor, GunicornSettings, NodePeer, Product, Target, export_tree
 from bench.workloads import DEFAULT_IDS, HELLO_UNDER_LOGIN, Workload, by_id
 
 PRODUCT_DB, PEER_DB = "bench_product", "bench_peer"
@@ -63,6 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--worker-class", default=env("GUNICORN_WORKER_CLASS"))
     parser.add_argument("--threads", type=int, default=int(env("GUNICORN_THREADS", "0")) or None)
     parser.add_argument("--no-floor", action="store_true", help="skip the floor column")
+    parser.add_argument("--baseline", help="also run the product at this git ref (column 'base')")
     parser.add_argument("--idle-wait", type=float, default=float(env("BENCH_IDLE_WAIT", "20")))
     parser.add_argument("--max-tries", type=int, default=int(env("BENCH_MAX_TRIES", "2")))
     parser.add_argument("--noise-limit", type=float, default=float(env("BENCH_NOISE_LIMIT", "20")))
@@ -108,6 +109,12 @@ class Bench:
         product.seed()
         product.cookie = product.login()
         self.seed_max_id["product"] = self._max_post_id(PRODUCT_DB)
+        if self.args.baseline:
+            root = export_tree(self.args.baseline, self.out)
+            base = Product(self.server_cpu, self.settings, product_url, self.redis.url, root)
+            self.targets.append(base)
+            base.start(self.out)
+            base.cookie = product.cookie
         if self.args.peer == "node":
             self._prepare_peer()
         if not self.args.no_floor:
@@ -396,6 +403,13 @@ def _cpu_model() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or "?"
+
+
+def default_out() -> Path:
+    """bench/results/<UTC time>/, created."""
+    out = project_dir() / "bench" / "results" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

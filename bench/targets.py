@@ -137,12 +137,18 @@ class Product(Target):
     """The product under gunicorn, configured by environment as documented."""
 
     def __init__(
-        self, cpu: str | None, settings: GunicornSettings, database_url: str, redis_url: str
+        self,
+        cpu: str | None,
+        settings: GunicornSettings,
+        database_url: str,
+        redis_url: str,
+        root: Path = PROJECT,
     ):
-        super().__init__("product", cpu)
+        super().__init__("product" if root == PROJECT else "base", cpu)
         self.settings = settings
         self.database_url = database_url
         self.redis_url = redis_url
+        self.root = root
 
     def env(self) -> dict[str, str]:
         """The production environment of the run."""
@@ -160,7 +166,7 @@ class Product(Target):
     def start(self, log_dir: Path) -> None:
         """Start gunicorn (the master applies the migrations before forking the worker)."""
         args = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"]
-        self._spawn(args, self.env(), PROJECT, log_dir)
+        self._spawn(args, self.env(), self.root, log_dir)
 
     def seed(self) -> None:
         """Register the bench user and write 20 posts through the product's own GraphQL API."""
@@ -177,8 +183,25 @@ class Product(Target):
         client.close()
 
     def version(self) -> str:
-        """The worker settings."""
-        return f"gunicorn {self.settings.worker_class} x{self.settings.threads} threads"
+        """The worker settings (and the commit, for a baseline)."""
+        where = "" if self.root == PROJECT else f" at {self.root.name}"
+        return f"gunicorn {self.settings.worker_class} x{self.settings.threads} threads{where}"
+
+
+def export_tree(ref: str, into: Path) -> Path:
+    """The product's files at a git commit, in a directory of their own (for a baseline)."""
+    rev = subprocess.run(
+        ["git", "rev-parse", "--short", ref],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    root = into / f"base-{rev}"
+    root.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "archive", rev], cwd=PROJECT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
+    return root
 
 
 class Floor(Target):
