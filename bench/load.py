@@ -73,7 +73,8 @@ def wrk_command(
 ) -> list[str]:
     """The wrk command line (one thread, pinned to the load generator's core)."""
     prefix = ["taskset", "-c", cpu] if cpu else []
-    args = [wrk, "-t1", f"-c{connections}", f"-d{duration}s", f"--timeout={timeout}s"]
+    seconds = max(1, round(duration))  # wrk takes whole seconds
+    args = [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", f"--timeout={round(timeout)}s"]
     return [*prefix, *args, "-s", str(WRK_SCRIPT), url]
 
 

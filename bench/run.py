@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -93,6 +94,7 @@ class Bench:
         self.seed_max_id: dict[str, int] = {}
         self.snapshot_cookie: str | None = None
         self.bodies: dict[str, Path] = {}
+        self.cleanup: list[Path] = []
         labels = {w.id: w.label for w in self.workloads}
         if self.with_hello_under_login:
             labels[HELLO_UNDER_LOGIN] = HELLO_UNDER_LOGIN_LABEL
@@ -110,7 +112,8 @@ class Bench:
         product.cookie = product.login()
         self.seed_max_id["product"] = self._max_post_id(PRODUCT_DB)
         if self.args.baseline:
-            root = export_tree(self.args.baseline, self.out)
+            root = export_tree(self.args.baseline)
+            self.cleanup.append(root)
             base = Product(self.server_cpu, self.settings, product_url, self.redis.url, root)
             self.targets.append(base)
             base.start(self.out)
@@ -375,6 +378,8 @@ class Bench:
         for target in self.targets:
             target.stop()
         self.redis.stop()
+        for path in self.cleanup:
+            shutil.rmtree(path, ignore_errors=True)
         if not self.args.keep:
             for database in (PRODUCT_DB, PEER_DB):
                 self.postgres.drop(database)

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,8 +189,8 @@ class Product(Target):
         return f"gunicorn {self.settings.worker_class} x{self.settings.threads} threads{where}"
 
 
-def export_tree(ref: str, into: Path) -> Path:
-    """The product's files at a git commit, in a directory of their own (for a baseline)."""
+def export_tree(ref: str) -> Path:
+    """The product's files at a git commit, in a temporary directory (for a baseline)."""
     rev = subprocess.run(
         ["git", "rev-parse", "--short", ref],
         cwd=PROJECT,
@@ -197,8 +198,7 @@ def export_tree(ref: str, into: Path) -> Path:
         text=True,
         check=True,
     ).stdout.strip()
-    root = into / f"base-{rev}"
-    root.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix=f"bench-base-{rev}-"))
     archive = subprocess.run(["git", "archive", rev], cwd=PROJECT, capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
     return root
