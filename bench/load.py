@@ -65,6 +65,7 @@ class Sample:
     server_cpu: float = 0.0  # % of one core used by the server's processes
     core_other: float = 0.0  # % of the server's core used by anything else
     foreign_cpu: float = 0.0  # % of a core used by processes outside the benchmark
+    cpu_us: float = 0.0  # server CPU per request, in microseconds: robust to others' noise
     extra: dict[str, float] = field(default_factory=dict)
 
 
@@ -191,6 +192,7 @@ class Meter:
         server, core = (b - a for a, b in zip(self.values, self._read(), strict=True))
         foreign = foreign_delta(self.others, foreign_ticks({*self.own_pids, os.getpid()}))
         sample.server_cpu = 100 * server / elapsed
+        sample.cpu_us = 1e6 * server / sample.requests if sample.requests else 0.0
         sample.core_other = max(0.0, 100 * (core - server) / elapsed) if self.cpu else 0.0
         sample.foreign_cpu = 100 * foreign / elapsed
 

@@ -25,6 +25,7 @@ class Summary:
     core_other: float
     foreign_cpu: float
     spread: float  # (max - min) / median of req/s over the runs, in %
+    cpu_us: float  # server CPU per request
 
 
 def summarise(samples: list[Sample]) -> Summary:
@@ -42,6 +43,7 @@ def summarise(samples: list[Sample]) -> Summary:
         core_other=statistics.median(s.core_other for s in samples),
         foreign_cpu=statistics.median(s.foreign_cpu for s in samples),
         spread=100 * (max(rps) - min(rps)) / median if median else 0.0,
+        cpu_us=statistics.median(s.cpu_us for s in samples),
     )
 
 
@@ -104,7 +106,8 @@ class Report:
     def cost_table(self) -> str:
         """Errors, peak RSS, CPU, noise and Redis commands per request."""
         targets = self.targets()
-        head = ["workload", "errors", "peak RSS MB", "server CPU %", "other on its core %"]
+        head = ["workload", "errors", "peak RSS MB", "server CPU %", "CPU µs/req"]
+        head += ["other on its core %"]
         head += ["foreign CPU %", "req/s spread %", "Redis cmds/req"]
         lines = [
             _row(head),
@@ -119,6 +122,7 @@ class Report:
                 ("errors", "{:d}"),
                 ("rss_mb", "{:.0f}"),
                 ("server_cpu", "{:.0f}"),
+                ("cpu_us", "{:.0f}"),
                 ("core_other", "{:.0f}"),
                 ("foreign_cpu", "{:.0f}"),
                 ("spread", "{:.0f}"),

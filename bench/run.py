@@ -42,7 +42,15 @@ from bench.load import (
 )
 from bench.report import Report
 from bench.services import Postgres, PrivateRedis, counter_delta, project_dir
-from bench.targets import Floor, GunicornSettings, NodePeer, Product, Target, export_tree
+from bench.targets import (
+    PROJECT,
+    Floor,
+    GunicornSettings,
+    NodePeer,
+    Product,
+    Target,
+    export_tree,
+)
 from bench.workloads import DEFAULT_IDS, HELLO_UNDER_LOGIN, Workload, by_id
 
 PRODUCT_DB, PEER_DB = "bench_product", "bench_peer"
@@ -65,6 +73,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=int(env("GUNICORN_THREADS", "0")) or None)
     parser.add_argument("--no-floor", action="store_true", help="skip the floor column")
     parser.add_argument("--baseline", help="also run the product at this git ref (column 'base')")
+    parser.add_argument("--base-worker-class", help="worker class of the 'base' column")
+    parser.add_argument("--base-threads", type=int, help="threads of the 'base' column")
     parser.add_argument("--idle-wait", type=float, default=float(env("BENCH_IDLE_WAIT", "20")))
     parser.add_argument("--max-tries", type=int, default=int(env("BENCH_MAX_TRIES", "2")))
     parser.add_argument("--noise-limit", type=float, default=float(env("BENCH_NOISE_LIMIT", "20")))
@@ -111,10 +121,18 @@ class Bench:
         product.seed()
         product.cookie = product.login()
         self.seed_max_id["product"] = self._max_post_id(PRODUCT_DB)
-        if self.args.baseline:
-            root = export_tree(self.args.baseline)
-            self.cleanup.append(root)
-            base = Product(self.server_cpu, self.settings, product_url, self.redis.url, root)
+        a = self.args
+        if a.baseline or a.base_worker_class or a.base_threads:
+            root = export_tree(a.baseline) if a.baseline else PROJECT
+            if a.baseline:
+                self.cleanup.append(root)
+            settings = GunicornSettings.from_product(
+                a.base_worker_class or self.settings.worker_class,
+                a.base_threads or self.settings.threads,
+            )
+            base = Product(
+                self.server_cpu, settings, product_url, self.redis.url, root=root, name="base"
+            )
             self.targets.append(base)
             base.start(self.out)
             base.cookie = product.cookie

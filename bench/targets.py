@@ -143,9 +143,11 @@ class Product(Target):
         settings: GunicornSettings,
         database_url: str,
         redis_url: str,
+        *,
         root: Path = PROJECT,
+        name: str = "product",
     ):
-        super().__init__("product" if root == PROJECT else "base", cpu)
+        super().__init__(name, cpu)
         self.settings = settings
         self.database_url = database_url
         self.redis_url = redis_url
