@@ -45,11 +45,14 @@ def _user(user_id: int) -> dict[str, Any] | None:
 
 
 def me(_: dict[str, Any], sid: str | None) -> Any:
-    """GET of the session; the SELECT is skipped when the record carries a user snapshot."""
+    """GET of the session; one SELECT unless the record carries the product's user snapshot."""
     record = _session(sid)
     if not record:
         return {"data": {"me": None}}
-    return {"data": {"me": record.get("user") or _user(record["userId"])}}
+    snapshot = record.get("u")  # [username, createdAt ms, updatedAt ms], as the product stores it
+    if snapshot:
+        return {"data": {"me": {"id": record["userId"], "username": snapshot[0]}}}
+    return {"data": {"me": _user(record["userId"])}}
 
 
 def posts(_: dict[str, Any], __: str | None) -> Any:

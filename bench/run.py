@@ -50,6 +50,7 @@ from bench.targets import (
     Product,
     Target,
     export_tree,
+    session_without_snapshot,
 )
 from bench.workloads import DEFAULT_IDS, HELLO_UNDER_LOGIN, Workload, by_id
 
@@ -102,7 +103,7 @@ class Bench:
         self.settings = GunicornSettings.from_product(args.worker_class, args.threads)
         self.targets: list[Target] = []
         self.seed_max_id: dict[str, int] = {}
-        self.snapshot_cookie: str | None = None
+        self.no_snapshot_cookie: str | None = None
         self.bodies: dict[str, Path] = {}
         self.cleanup: list[Path] = []
         labels = {w.id: w.label for w in self.workloads}
@@ -121,6 +122,7 @@ class Bench:
         product.seed()
         product.cookie = product.login()
         self.seed_max_id["product"] = self._max_post_id(PRODUCT_DB)
+        self.no_snapshot_cookie = session_without_snapshot(self.redis, product.cookie)
         a = self.args
         if a.baseline or a.base_worker_class or a.base_threads:
             root = export_tree(a.baseline) if a.baseline else PROJECT
@@ -159,8 +161,6 @@ class Bench:
         self.targets.append(floor)
         floor.start(self.out)
         floor.cookie = cookie
-        user_id = int(str(self.postgres.scalar(PRODUCT_DB, 'SELECT min(id) FROM "user"')))
-        self.snapshot_cookie = floor.snapshot_cookie(self.redis, user_id)
 
     def _max_post_id(self, database: str) -> int:
         return int(str(self.postgres.scalar(database, "SELECT max(id) FROM post")))
@@ -176,8 +176,8 @@ class Bench:
 
     def cookie(self, target: Target, workload: Workload) -> str | None:
         """The cookie a workload sends to a target."""
-        if workload.snapshot:
-            return self.snapshot_cookie
+        if workload.no_snapshot:
+            return self.no_snapshot_cookie
         return target.cookie if workload.logged_in else None
 
     def applies(self, target: Target, workload: Workload) -> bool:
@@ -197,6 +197,7 @@ class Bench:
     def check_answers(self) -> None:
         """Every target answers every workload correctly before anything is timed."""
         print("== checking answers", flush=True)
+        self.reset_rate_limits()
         for target in self.targets:
             client = Client(target.port)
             for w in self.workloads:
@@ -209,6 +210,12 @@ class Bench:
                     self.restore_posts()
             client.close()
         print("   all answers correct", flush=True)
+
+    def reset_rate_limits(self) -> None:
+        """Forget the product's login attempt counters (rl:*): the login case is not an attack."""
+        keys = list(self.redis.client.scan_iter("rl:*", count=1000))
+        if keys:
+            self.redis.client.delete(*keys)
 
     def restore_posts(self) -> None:
         """Delete the posts createPost added, so `posts` always lists the seeded 20."""
@@ -229,6 +236,7 @@ class Bench:
                     self.restore_posts()
 
     def _commands_of(self, target: Target, workload: Workload, n: int) -> str:
+        self.reset_rate_limits()
         client = Client(target.port)
         self.send(client, target, workload)  # connections to Redis and the database exist
         before = self.redis.command_counts()
@@ -271,6 +279,7 @@ class Bench:
             for target in self.targets:
                 if self.applies(target, w):
                     duration = min(self.args.warmup, 2) if w.argon2 else self.args.warmup
+                    self.reset_rate_limits()
                     run_wrk(
                         self.wrk(target, w, duration, self.args.connections),
                         self.request(target, w),
@@ -293,6 +302,7 @@ class Bench:
         return best
 
     def _one_wrk(self, target: Target, workload: Workload) -> Sample:
+        self.reset_rate_limits()
         command = self.wrk(target, workload, self.args.duration, self.args.connections)
         return to_sample(run_wrk(command, self.request(target, workload)))
 
@@ -318,6 +328,7 @@ class Bench:
         login_cmd = self.wrk(target, login, self.args.duration + 2, 4)
 
         def both() -> Sample:
+            self.reset_rate_limits()
             login_env = wrk_env(self.request(target, login))
             background = subprocess.Popen(
                 login_cmd, env=login_env, stdout=subprocess.PIPE, text=True

@@ -191,6 +191,19 @@ class Product(Target):
         return f"gunicorn {self.settings.worker_class} x{self.settings.threads} threads{where}"
 
 
+def session_without_snapshot(redis: PrivateRedis, cookie: str) -> str:
+    """A copy of a product session without its user snapshot: `me` must SELECT the user."""
+    raw = redis.client.get("sess:" + cookie.split("=", 1)[1])
+    if not isinstance(raw, bytes):
+        raise RuntimeError("the product's session record is missing")
+    record = msgspec.msgpack.decode(raw)
+    if record.pop("u", None) is None:
+        print("   note: the product's session carries no user snapshot 'u'", flush=True)
+    sid = secrets.token_urlsafe(32)
+    redis.client.set("sess:" + sid, msgspec.msgpack.encode(record), ex=3600)
+    return "qid=" + sid
+
+
 def export_tree(ref: str) -> Path:
     """The product's files at a git commit, in a temporary directory (for a baseline)."""
     rev = subprocess.run(
@@ -224,13 +237,6 @@ class Floor(Target):
         args += ["--keep-alive", str(s.keepalive), "-b", f"127.0.0.1:{self.port}", "floor_app:app"]
         env = {"FLOOR_DATABASE_URL": self.database_url, "FLOOR_REDIS_URL": self.redis_url}
         self._spawn(args, env, PROJECT / "bench", log_dir)
-
-    def snapshot_cookie(self, redis: PrivateRedis, user_id: int) -> str:
-        """A session holding a user snapshot (the lead's planned design): `me` without SQL."""
-        sid = secrets.token_urlsafe(32)
-        record = {"userId": user_id, "user": {"id": user_id, "username": USERNAME}}
-        redis.client.set("sess:" + sid, msgspec.msgpack.encode(record), ex=3600)
-        return "qid=" + sid
 
     def version(self) -> str:
         """The worker settings."""

@@ -35,7 +35,7 @@ class Workload:
     variables: dict[str, Any] | None = None
     mutates: bool = False  # adds posts: the databases are put back after the case
     argon2: bool = False  # argon2-bound: long timeout, the server settles afterwards
-    snapshot: bool = False  # uses a session that carries a user snapshot (floor only)
+    no_snapshot: bool = False  # a session record without the product's user snapshot
 
     @property
     def method(self) -> str:
@@ -89,13 +89,13 @@ WORKLOADS = [
         targets=("product", "base", "floor"),  # the peer has no REST endpoint
     ),
     Workload(
-        "me_snapshot",
-        "`me` logged in, user snapshot in the session (no SELECT)",
+        "me_sql",
+        "`me` logged in, session without the user snapshot (+1 SELECT)",
         "{ me { id username } }",
         _me_is_bench,
         logged_in=True,
-        targets=("floor",),
-        snapshot=True,
+        targets=("product", "base", "floor"),
+        no_snapshot=True,
     ),
 ]
 HELLO_UNDER_LOGIN = "hello_under_login"
