@@ -76,6 +76,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--baseline", help="also run the product at this git ref (column 'base')")
     parser.add_argument("--base-worker-class", help="worker class of the 'base' column")
     parser.add_argument("--base-threads", type=int, help="threads of the 'base' column")
+    parser.add_argument(
+        "--base-env", action="append", default=[], help="KEY=VALUE for the 'base' column only"
+    )
     parser.add_argument("--idle-wait", type=float, default=float(env("BENCH_IDLE_WAIT", "20")))
     parser.add_argument("--max-tries", type=int, default=int(env("BENCH_MAX_TRIES", "2")))
     parser.add_argument("--noise-limit", type=float, default=float(env("BENCH_NOISE_LIMIT", "20")))
@@ -124,7 +127,7 @@ class Bench:
         self.seed_max_id["product"] = self._max_post_id(PRODUCT_DB)
         self.no_snapshot_cookie = session_without_snapshot(self.redis, product.cookie)
         a = self.args
-        if a.baseline or a.base_worker_class or a.base_threads:
+        if a.baseline or a.base_worker_class or a.base_threads or a.base_env:
             root = export_tree(a.baseline) if a.baseline else PROJECT
             if a.baseline:
                 self.cleanup.append(root)
@@ -135,6 +138,7 @@ class Bench:
             base = Product(
                 self.server_cpu, settings, product_url, self.redis.url, root=root, name="base"
             )
+            base.extra_env = dict(item.split("=", 1) for item in a.base_env)
             self.targets.append(base)
             base.start(self.out)
             base.cookie = product.cookie

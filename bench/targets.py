@@ -152,6 +152,7 @@ class Product(Target):
         self.database_url = database_url
         self.redis_url = redis_url
         self.root = root
+        self.extra_env: dict[str, str] = {}
 
     def env(self) -> dict[str, str]:
         """The production environment of the run."""
@@ -164,6 +165,7 @@ class Product(Target):
             "AUTO_MIGRATE": "1",
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
             "GUNICORN_ACCESS_LOG": "",
+            **self.extra_env,
         }
 
     def start(self, log_dir: Path) -> None:
@@ -188,7 +190,8 @@ class Product(Target):
     def version(self) -> str:
         """The worker settings (and the commit, for a baseline)."""
         where = "" if self.root == PROJECT else f" at {self.root.name}"
-        return f"gunicorn {self.settings.worker_class} x{self.settings.threads} threads{where}"
+        env = "".join(f" {k}={v}" for k, v in self.extra_env.items())
+        return f"gunicorn {self.settings.worker_class} x{self.settings.threads} threads{where}{env}"
 
 
 def session_without_snapshot(redis: PrivateRedis, cookie: str) -> str:
