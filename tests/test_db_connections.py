@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import psycopg
@@ -17,13 +18,30 @@ POSTS = "{ posts { id } }"
 
 
 def _terminate_other_backends(database_url: str) -> int:
-    """pg_terminate_backend every other connection to the app's database; how many."""
+    """pg_terminate_backend every other connection to the database; wait until they are gone."""
     with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as admin:
-        rows = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchall()
-    return len(rows)
+        pids = [
+            row[0]
+            for row in admin.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        ]
+        for pid in pids:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        _wait_until_gone(admin, pids)
+    return len(pids)
+
+
+def _wait_until_gone(admin: psycopg.Connection[tuple[object, ...]], pids: list[int]) -> None:
+    """pg_terminate_backend only signals: the backends exit (and hang up) a moment later."""
+    for _ in range(500):
+        row = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)
+        ).fetchone()
+        if row == (0,):
+            return
+        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -60,13 +78,7 @@ def test_a_terminated_connection_is_hung_up(database_url: str) -> None:
         pid = victim.info.backend_pid
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-            # the backend is gone once it no longer shows up in pg_stat_activity
-            for _ in range(200):
-                row = admin.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)
-                ).fetchone()
-                if row == (0,):
-                    break
+            _wait_until_gone(admin, [pid])
         assert server_hung_up(victim) is True
 
 
