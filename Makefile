@@ -36,7 +36,7 @@ format: install
 	$(BIN)/ruff format .
 
 bench: install
-	$(BIN)/python bench/run.py $(if $(PEER),--peer $(PEER))
+	$(BIN)/python -m bench.run $(if $(PEER),--peer $(PEER))
 
 soak: install  ## ~75 s of mixed traffic while Redis restarts and workers die; audits the data
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)

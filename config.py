@@ -56,6 +56,7 @@ def engine_options(url: str, statement_timeout_ms: int) -> dict[str, Any]:
     options: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("postgresql"):
         options.update(
+            pool_pre_ping=False,  # db_setup checks each checkout without a round trip instead
             pool_size=5,
             max_overflow=5,
             pool_timeout=2,

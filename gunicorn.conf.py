@@ -10,10 +10,17 @@ from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '4000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# gthread keeps HTTP connections alive and lets argon2 (which releases the GIL) hash in
-# one thread while the others serve; see bench/RESULTS.md for the measurements.
+# Measured per core with bench/ (see bench/RESULTS.md), one worker, wrk -c16:
+# - sync answers one connection at a time and closes it after each response: { hello } at
+#   a third of gthread's rate, and every request waits behind a login's argon2 (10 req/s);
+# - gevent runs psycopg and redis-py through its Python-level waits (me, posts ~40% slower)
+#   and argon2 blocks its event loop (p99 of { hello } during logins ~700 ms);
+# - gthread keeps connections alive and overlaps Redis/PostgreSQL waits; reads cost the
+#   same with 1, 4 or 8 threads, but while logins hash, the threads they hold are gone:
+#   with 4 threads and 4 logins { hello } fell to ~35 req/s, with 8 it kept ~180.
+#   Hashing itself runs at low priority (services/passwords.py).
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5

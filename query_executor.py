@@ -11,13 +11,16 @@ from pathlib import Path
 from threading import Lock
 from typing import Any
 
-from ariadne import graphql_sync, load_schema_from_path, make_executable_schema
+from ariadne import load_schema_from_path, make_executable_schema
+from ariadne.graphql import validate_operation_is_not_subscription
 from ariadne.utils import unwrap_graphql_error
 from flask import Flask, current_app, g
 from graphql import (
     DocumentNode,
+    ExecutionResult,
     GraphQLError,
     GraphQLSchema,
+    execute_sync,
     parse,
     specified_rules,
     validate,
@@ -37,13 +40,6 @@ from services.errors import (
 log = logging.getLogger(__name__)
 SCHEMA_PATH = str(Path(__file__).resolve().parent / "schema.graphql")
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
-
-# Ariadne logs every error it formats at ERROR level (variable errors echo the values sent,
-# passwords included); this product logs what matters itself. A level and propagate=False,
-# not ``disabled``: logging.config.fileConfig (Alembic's env.py) re-enables existing loggers.
-_quiet = logging.getLogger("ariadne.quiet")
-_quiet.setLevel(logging.CRITICAL + 1)
-_quiet.propagate = False
 
 
 @dataclass
@@ -67,10 +63,6 @@ class Outcome:
 def build_schema(schema_path: str = SCHEMA_PATH) -> GraphQLSchema:
     """The executable schema: the SDL file bound to the resolvers (built once per process)."""
     return make_executable_schema(load_schema_from_path(schema_path), *bindables)
-
-
-def _already_validated(*_: Any, **__: Any) -> list[GraphQLError]:
-    return []
 
 
 class QueryExecutor:
@@ -117,23 +109,39 @@ class QueryExecutor:
         return Prepared(None if errors else document, errors)
 
     def execute(self, data: dict[str, Any], context: Any) -> Outcome:
-        """Run one operation and return its body and HTTP status."""
+        """Run one operation and return its body and HTTP status.
+
+        ``data`` comes from the endpoint, which has checked its query, variables and
+        operationName. This does what Ariadne's graphql_sync does for this product (no
+        extensions, middleware or root value) without its per-request set-up, and answers
+        the same shapes: ``{"errors"}`` for a refused operation, ``{"data", "errors"?}`` else.
+        """
         prepared = self.prepare(data["query"])
         if prepared.document is None:
             return Outcome({"errors": [self.format_error(e) for e in prepared.errors]}, 400)
-        _, result = graphql_sync(
+        operation_name = data.get("operationName")
+        try:
+            validate_operation_is_not_subscription(prepared.document, operation_name)
+        except GraphQLError as error:
+            return Outcome({"errors": [self.format_error(error)]}, 400)
+        result = execute_sync(
             self.schema,
-            data,
+            prepared.document,
             context_value=context,
-            query_document=prepared.document,
-            query_validator=_already_validated,
-            error_formatter=self.format_error,
-            logger=_quiet.name,
+            variable_values=data.get("variables"),
+            operation_name=operation_name,
             hide_suggestions=not self.suggestions,
         )
-        if _is_request_error(result):
-            del result["data"]  # as the spec asks when execution never started
-        return _outcome(result)
+        body = self._body(result)
+        if _is_request_error(body):
+            del body["data"]  # as the spec asks when execution never started
+        return _outcome(body)
+
+    def _body(self, result: ExecutionResult) -> dict[str, Any]:
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [self.format_error(error) for error in result.errors]
+        return body
 
     def format_error(self, error: GraphQLError, debug: bool = False) -> dict[str, Any]:
         """Client-safe error: intended errors keep their message, anything else is masked."""

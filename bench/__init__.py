@@ -1,0 +1,1 @@
+"""The benchmark: ``make bench``, and ``make bench PEER=node`` with the Node peer."""
