@@ -154,3 +154,20 @@ def wait_for_workers(master_pid: int, count: int, timeout: float = 30) -> list[i
             return [child.pid for child in children]
         time.sleep(0.1)
     raise TimeoutError(f"gunicorn did not start {count} workers")
+
+
+def gunicorn_refusal(env: dict[str, str]) -> tuple[int, str]:
+    """Start gunicorn in production with ``env`` added, expecting it to refuse to start.
+
+    Returns its exit code and everything it printed.
+    """
+    full_env = {**os.environ, "APP_ENV": "production", "GUNICORN_BIND": "127.0.0.1:0", **env}
+    result = subprocess.run(
+        [GUNICORN, "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=PROJECT_DIR,
+        env=full_env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return result.returncode, (result.stdout + result.stderr).decode(errors="replace")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import psutil
 import pytest
 
 from tests.helpers import ME, REGISTER
-from tests.processes import HttpClient, gunicorn, wait_for_workers
+from tests.processes import HttpClient, gunicorn, gunicorn_refusal, wait_for_workers
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -71,25 +70,12 @@ def _gone(pid: int, timeout: float = 10) -> bool:
 
 
 def test_production_refuses_to_start_without_a_strong_secret(tmp_path: Path) -> None:
-    import subprocess
-
-    from tests.processes import GUNICORN, PROJECT_DIR
-
-    env = {
-        **os.environ,
-        "APP_ENV": "production",
-        "SECRET_KEY": "short",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}",
-        "GUNICORN_BIND": "127.0.0.1:0",
-    }
-    result = subprocess.run(
-        [GUNICORN, "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=False,
+    code, output = gunicorn_refusal(
+        {
+            "SECRET_KEY": "short",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}",
+        }
     )
-    assert result.returncode != 0
-    assert b"SECRET_KEY must be set to at least 32 characters" in result.stdout + result.stderr
+    assert code != 0
+    assert "SECRET_KEY must be set to at least 32 characters" in output

@@ -3,8 +3,6 @@ with a one-line reason before anything connects."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,7 @@ from redis.sentinel import SentinelConnectionPool
 from config import ConfigError
 from redis_factory import check_url, client_options, create_client
 from redis_topology import parse_multi_host_url
-from tests.processes import GUNICORN, PROJECT_DIR
+from tests.processes import gunicorn_refusal
 
 OPTIONS = client_options(socket_timeout=0.5, connect_timeout=0.25, retries=1)
 
@@ -93,23 +91,13 @@ def test_refuses_bad_urls(url: str, reason: str) -> None:
 
 
 def test_gunicorn_refuses_to_start_with_a_bad_redis_url(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "APP_ENV": "production",
-        "SECRET_KEY": "s" * 32,
-        "REDIS_URL": "redis+sentinel://127.0.0.1:1/svc?sentinel_pasword=typo",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}",
-        "GUNICORN_BIND": "127.0.0.1:0",
-    }
-    result = subprocess.run(
-        [GUNICORN, "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=False,
+    code, output = gunicorn_refusal(
+        {
+            "SECRET_KEY": "s" * 32,
+            "REDIS_URL": "redis+sentinel://127.0.0.1:1/svc?sentinel_pasword=typo",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}",
+        }
     )
-    assert result.returncode != 0
-    output = (result.stdout + result.stderr).decode()
+    assert code != 0
     assert "configuration error: REDIS_URL (redis+sentinel://) has unknown options" in output
     assert "Traceback" not in output
