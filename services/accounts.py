@@ -7,7 +7,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from extensions import db
@@ -27,6 +27,8 @@ from session_store import StoredSession
 
 WRONG_CREDENTIALS = "incorrect username or password"
 TAKEN_USERNAME = FieldError("username", "username already taken")
+# Built once: each request only binds the ids (the statement's compiled form is cached).
+_USERS_BY_IDS = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass
@@ -128,7 +130,7 @@ def users_by_ids(user_ids: Iterable[int]) -> dict[int, User]:
     wanted = set(user_ids)
     if not wanted:
         return {}
-    rows = db.session.scalars(select(User).where(User.id.in_(wanted)))
+    rows = db.session.scalars(_USERS_BY_IDS, {"ids": list(wanted)})
     return {user.id: user for user in rows}
 
 
