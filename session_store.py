@@ -72,11 +72,6 @@ class StoredSession(RedisSession):
             self.stored = bool(data)
             dict.update(self, data)
 
-    @property
-    def loaded(self) -> bool:
-        """Whether the record has been read (or there was none to read)."""
-        return self._loader is None
-
     def __getitem__(self, key: str) -> Any:
         self._load()
         return super().__getitem__(key)

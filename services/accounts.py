@@ -81,7 +81,7 @@ def delete_user(user: User) -> int:
 
 def find_by_username(username: str) -> User | None:
     """The user with this username (compared without regard to case), or None."""
-    return _find_by_username(username)
+    return db.session.scalar(select(User).where(User.username_key == username_key(username)))
 
 
 def login(session: StoredSession, username: str, password: str) -> AccountResult:
@@ -89,7 +89,7 @@ def login(session: StoredSession, username: str, password: str) -> AccountResult
     account = username_key(username)
     rate_limits.hit("login", "ip", rate_limits.client_ip(), "RATE_LIMIT_LOGIN_IP")
     rate_limits.check("login", "account", account, "RATE_LIMIT_LOGIN_ACCOUNT")
-    user = _find_by_username(username) if username_error(username) is None else None
+    user = find_by_username(username) if username_error(username) is None else None
     stored_hash = user.password_hash if user else None
     if len(password) > PASSWORD_MAX or not verify_password(stored_hash, password) or user is None:
         rate_limits.hit("login", "account", account, "RATE_LIMIT_LOGIN_ACCOUNT")
@@ -151,15 +151,11 @@ def _email_error(email: str | None) -> FieldError | None:
 
 
 def _taken(username: str, email: str | None) -> FieldError | None:
-    if _find_by_username(username) is not None:
+    if find_by_username(username) is not None:
         return TAKEN_USERNAME
     if email is not None and find_by_email(email) is not None:
         return FieldError("email", "email already taken")
     return None
-
-
-def _find_by_username(username: str) -> User | None:
-    return db.session.scalar(select(User).where(User.username_key == username_key(username)))
 
 
 def _insert_and_log_in(session: StoredSession, user: User) -> bool:
