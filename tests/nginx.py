@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.processes import PROJECT_DIR, free_port, stop
+from tests.processes import PROJECT_DIR, free_port, remember_cookies, stop
 from tests.tls import Certificate
 
 NGINX = "/usr/sbin/nginx"
@@ -118,13 +118,7 @@ class BrowserClient:
             status, got, data = response.status, response.headers, response.read()
         finally:
             conn.close()
-        for header in got.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            value = rest.split(";", 1)[0]
-            if value:
-                self.cookies[name] = value
-            else:
-                self.cookies.pop(name, None)
+        remember_cookies(self.cookies, got.get_all("Set-Cookie") or [])
         return status, got, data
 
     def graphql(

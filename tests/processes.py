@@ -98,6 +98,17 @@ def gunicorn(
         stop(process)
 
 
+def remember_cookies(jar: dict[str, str], set_cookie_headers: list[str]) -> None:
+    """Update a name -> value jar from Set-Cookie headers; an empty value deletes."""
+    for header in set_cookie_headers:
+        name, _, rest = header.partition("=")
+        value = rest.split(";", 1)[0]
+        if value:
+            jar[name] = value
+        else:
+            jar.pop(name, None)
+
+
 class HttpClient:
     """A tiny HTTP client with a cookie jar, as curl -b/-c would be."""
 
@@ -123,13 +134,7 @@ class HttpClient:
                 status, got, data = response.status, response.headers, response.read()
         except urllib.error.HTTPError as error:
             status, got, data = error.code, error.headers, error.read()
-        for header in got.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            value = rest.split(";", 1)[0]
-            if value:
-                self.cookies[name] = value
-            else:
-                self.cookies.pop(name, None)
+        remember_cookies(self.cookies, got.get_all("Set-Cookie") or [])
         return status, dict(got.items()), data
 
     def graphql(self, query: str, **variables: object) -> tuple[int, dict[str, Any]]:
