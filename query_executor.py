@@ -143,7 +143,7 @@ class QueryExecutor:
             body["errors"] = [self.format_error(error) for error in result.errors]
         return body
 
-    def format_error(self, error: GraphQLError, debug: bool = False) -> dict[str, Any]:
+    def format_error(self, error: GraphQLError) -> dict[str, Any]:
         """Client-safe error: intended errors keep their message, anything else is masked."""
         original = unwrap_graphql_error(error)
         if original is None or original is error:
