@@ -81,7 +81,7 @@ class Config:
     SESSION_PERMANENT = True
     SESSION_USE_SIGNER = False
     SESSION_REFRESH_EACH_REQUEST = False  # the seed's resave=false: reads never write
-    SESSION_ID_LENGTH = 32  # bytes of randomness: 43 url-safe characters
+    SESSION_ID_LENGTH = 16  # bytes of randomness (128 bits): 22 url-safe characters
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_PATH = "/"

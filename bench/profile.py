@@ -27,6 +27,8 @@ def inclusive_shares(stacks: Path, depth_key: str = "function") -> tuple[int, Co
     total, seen = 0, Counter[str]()
     for line in stacks.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue  # py-spy sometimes writes a torn line when it reads a frame mid-update
         n = int(count)
         total += n
         frames = {_frame_key(f, depth_key) for f in stack.split(";") if f}

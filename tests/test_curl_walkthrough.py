@@ -64,7 +64,7 @@ def test_walkthrough(tmp_path: Path, redis_url: str) -> None:
         status, body = alice.gql(register)
         assert status == 200 and body["data"]["register"]["user"]["username"] == "alice"
         cookie = jar_cookie(alice.jar)
-        assert len(cookie) == 43
+        assert len(cookie) == 22
         assert alice.gql("{ me { username } }")[1] == {"data": {"me": {"username": "alice"}}}
         status, me = alice.run(f"{server.base_url}/me")
         assert json.loads(me)["session"]["active"] is True

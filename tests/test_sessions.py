@@ -8,6 +8,8 @@ import msgspec
 import redis
 from flask import Flask
 
+from session_store import decode_record
+
 from tests.helpers import (
     ME,
     REGISTER_ALICE,
@@ -30,7 +32,7 @@ def test_login_cookie_attributes_and_stored_record(
     response = gql.post(REGISTER_ALICE)
     [header] = set_cookies(response)
     sid = cookie_value(gql.client)
-    assert sid is not None and re.fullmatch(r"[A-Za-z0-9_-]{43}", sid)
+    assert sid is not None and re.fullmatch(r"[A-Za-z0-9_-]{22}", sid)  # 128 random bits
     assert header.startswith(f"qid={sid};")
     assert "HttpOnly" in header and "SameSite=Lax" in header and "Path=/" in header
     assert "Secure" not in header  # development: must work over http://localhost
@@ -38,10 +40,14 @@ def test_login_cookie_attributes_and_stored_record(
     user_id = response.get_json()["data"]["register"]["user"]["id"]
     raw = redis_server.get(f"sess:{sid}")
     assert isinstance(raw, bytes)
-    record = msgspec.msgpack.decode(raw)
+    record = decode_record(raw)
+    assert record is not None
     assert record["userId"] == user_id and record["u"][0] == "alice"
     assert set(record) == {"userId", "createdAt", "u"}
-    assert len(raw) <= 64  # small: the peer's JSON session with its cookie copy is ~150 bytes
+    assert set(msgspec.msgpack.decode(raw)) == {0, 1, 2}  # common fields stored as codes
+    # <= 44 bytes: Redis keeps it in one allocation with its header (an embedded string);
+    # the peer's JSON session with its copy of the cookie is ~150 bytes
+    assert len(raw) <= 44
     assert TEN_YEARS - 5 <= redis_server.ttl(f"sess:{sid}") <= TEN_YEARS
 
 
@@ -203,3 +209,25 @@ def test_record_without_snapshot_falls_back_to_the_database(
     sid = cookie_value(gql.client)
     redis_server.set(f"sess:{sid}", msgspec.msgpack.encode({"userId": user["id"]}))
     assert gql.me() == {"id": user["id"], "username": "alice"}
+
+
+def test_sessions_stored_before_ids_and_records_were_shortened_still_work(
+    gql: GraphQLClient, redis_server: redis.Redis
+) -> None:
+    user = gql.register()["user"]
+    old_sid = "O" * 43  # a 43-character id, as issued before
+    created = int(user["createdAt"])
+    old_record = {"userId": user["id"], "u": ["alice", created, created], "createdAt": 1}
+    redis_server.set(f"sess:{old_sid}", msgspec.msgpack.encode(old_record), ex=60)
+    gql.client.set_cookie("qid", old_sid)
+    assert gql.me() == {"id": user["id"], "username": "alice"}
+
+
+def test_a_record_with_unknown_integer_keys_is_dropped(
+    gql: GraphQLClient, redis_server: redis.Redis
+) -> None:
+    gql.register()
+    sid = cookie_value(gql.client)
+    redis_server.set(f"sess:{sid}", msgspec.msgpack.encode({0: 1, 99: "from the future"}))
+    assert gql.me() is None
+    assert redis_server.exists(f"sess:{sid}") == 0
