@@ -10,6 +10,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
+from read_views import epoch_ms
 
 
 def utc_now_ms() -> datetime:
@@ -54,12 +55,12 @@ class TimestampMixin:
     @property
     def created_at_ms(self) -> int:
         """Creation time in epoch milliseconds."""
-        return int(self.created_at.timestamp() * 1000)
+        return epoch_ms(self.created_at)
 
     @property
     def updated_at_ms(self) -> int:
         """Last change in epoch milliseconds."""
-        return int(self.updated_at.timestamp() * 1000)
+        return epoch_ms(self.updated_at)
 
 
 class User(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import User
+from read_views import UserSummary
 from services import accounts
 
 
@@ -11,13 +11,13 @@ class UserLoader:
 
     def __init__(self) -> None:
         self._pending: set[int] = set()
-        self._users: dict[int, User] = {}
+        self._users: dict[int, UserSummary] = {}
 
     def prime(self, user_ids: list[int]) -> None:
         """Announce ids that are likely to be asked for; nothing is fetched yet."""
         self._pending.update(i for i in user_ids if i not in self._users)
 
-    def get(self, user_id: int) -> User | None:
+    def get(self, user_id: int) -> UserSummary | None:
         """The user, fetching it together with every pending id on first use."""
         if user_id not in self._users:
             self._pending.add(user_id)

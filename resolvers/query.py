@@ -7,6 +7,7 @@ from typing import Any
 from ariadne import QueryType
 
 from models import Post
+from read_views import PostSummary
 from resolvers.context import Info, context_of
 from services import accounts, posts, user_sessions
 from services.accounts import UserView
@@ -22,7 +23,9 @@ def resolve_hello(*_: Any) -> str:
 
 
 @query.field("posts")
-def resolve_posts(_: Any, info: Info, limit: int = 50, cursor: str | None = None) -> list[Post]:
+def resolve_posts(
+    _: Any, info: Info, limit: int = 50, cursor: str | None = None
+) -> list[PostSummary]:
     """Newest posts first; their creators are fetched together if asked for."""
     found = posts.list_posts(limit, cursor)
     context_of(info).users.prime([post.creator_id for post in found])

@@ -10,8 +10,10 @@ from redis.exceptions import RedisError
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from db_setup import autocommit_connection
 from extensions import db
 from models import User
+from read_views import UserSummary
 from services import auth, rate_limits, user_sessions
 from services.passwords import hash_password, verify_password
 from services.validation import (
@@ -28,7 +30,8 @@ from session_store import StoredSession
 WRONG_CREDENTIALS = "incorrect username or password"
 TAKEN_USERNAME = FieldError("username", "username already taken")
 # Built once: each request only binds the ids (the statement's compiled form is cached).
-_USERS_BY_IDS = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
+_USER_COLUMNS = (User.id, User.username, User.created_at, User.updated_at)
+_USERS_BY_IDS = select(*_USER_COLUMNS).where(User.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass
@@ -109,7 +112,7 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-UserView = User | auth.UserSnapshot
+UserView = User | UserSummary  # what the User type resolves: a loaded row or a summary
 
 
 def current_user(session: StoredSession) -> UserView | None:
@@ -125,13 +128,14 @@ def get_user(user_id: int) -> User | None:
     return db.session.get(User, user_id)
 
 
-def users_by_ids(user_ids: Iterable[int]) -> dict[int, User]:
-    """Users keyed by id, fetched in one query."""
+def users_by_ids(user_ids: Iterable[int]) -> dict[int, UserSummary]:
+    """Users' public fields keyed by id, fetched in one query."""
     wanted = set(user_ids)
     if not wanted:
         return {}
-    rows = db.session.scalars(_USERS_BY_IDS, {"ids": list(wanted)})
-    return {user.id: user for user in rows}
+    with autocommit_connection() as connection:
+        rows = connection.execute(_USERS_BY_IDS, {"ids": list(wanted)})
+        return {row.id: UserSummary.from_row(row) for row in rows}
 
 
 def _new_user(username: str, password: str, email: str | None) -> User | FieldError:

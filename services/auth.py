@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from contextlib import suppress
-from dataclasses import dataclass
 from typing import Protocol
 
 from flask import has_request_context, request
 from redis.exceptions import RedisClusterException, RedisError
 
 from extensions import server_sessions
+from read_views import UserSummary
 from services.errors import NotAuthenticated
 from session_index import SessionEntry
 from session_store import StoredSession
@@ -18,16 +18,6 @@ from session_store import StoredSession
 USER_ID = "userId"
 SNAPSHOT = "u"  # [username, createdAt ms, updatedAt ms]: lets `me` answer without SQL
 USER_AGENT_MAX = 256
-
-
-@dataclass(frozen=True)
-class UserSnapshot:
-    """The logged-in user as the session remembers it."""
-
-    id: int
-    username: str
-    created_at_ms: int
-    updated_at_ms: int
 
 
 class LoggableUser(Protocol):
@@ -57,7 +47,7 @@ def require_user_id(session: StoredSession) -> int:
     return user_id
 
 
-def snapshot(session: StoredSession) -> UserSnapshot | None:
+def snapshot(session: StoredSession) -> UserSummary | None:
     """The user snapshot stored at login, or None (anonymous, or an older record)."""
     user_id = current_user_id(session)
     data = session.get(SNAPSHOT)
@@ -66,7 +56,7 @@ def snapshot(session: StoredSession) -> UserSnapshot | None:
     username, created, updated = data
     if not (isinstance(username, str) and isinstance(created, int) and isinstance(updated, int)):
         return None
-    return UserSnapshot(user_id, username, created, updated)
+    return UserSummary(user_id, username, created, updated)
 
 
 def log_in(session: StoredSession, user: LoggableUser) -> None:

@@ -8,8 +8,10 @@ from flask import current_app
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from db_setup import autocommit_connection
 from extensions import db
 from models import Post
+from read_views import PostSummary
 from services.errors import InvalidInput, NotAuthorized
 from services.validation import title_error
 
@@ -17,18 +19,25 @@ MAX_ID = 2**31 - 1
 DEFAULT_LIMIT = 50  # as in schema.graphql
 # Built once: a statement memoises its SQL cache key, so a request only binds the values
 # (building and keying the select was ~15% of a `posts` request).
-_NEWEST = select(Post).order_by(Post.created_at.desc(), Post.id.desc()).limit(bindparam("limit"))
+_COLUMNS = (Post.id, Post.title, Post.creator_id, Post.created_at, Post.updated_at)
+_NEWEST = (
+    select(*_COLUMNS).order_by(Post.created_at.desc(), Post.id.desc()).limit(bindparam("limit"))
+)
 _OLDER = _NEWEST.where(Post.created_at < bindparam("before"))
 
+PostView = Post | PostSummary  # what the Post type resolves: a loaded row or a listed one
 
-def list_posts(limit: int | None, cursor: str | None) -> list[Post]:
+
+def list_posts(limit: int | None, cursor: str | None) -> list[PostSummary]:
     """Newest first, at most the configured maximum, older than the cursor when given."""
     if limit is None:  # an explicit null in the query: the schema's default applies
         limit = DEFAULT_LIMIT
     limit = max(0, min(limit, current_app.config["POSTS_MAX_LIMIT"]))
-    if cursor is None:
-        return list(db.session.scalars(_NEWEST, {"limit": limit}))
-    return list(db.session.scalars(_OLDER, {"limit": limit, "before": _cursor_time(cursor)}))
+    statement, values = _NEWEST, {"limit": limit}
+    if cursor is not None:
+        statement, values = _OLDER, {"limit": limit, "before": _cursor_time(cursor)}
+    with autocommit_connection() as connection:
+        return [PostSummary.from_row(row) for row in connection.execute(statement, values)]
 
 
 def get_post(post_id: int) -> Post | None:

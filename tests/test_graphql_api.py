@@ -135,6 +135,36 @@ def test_creator_is_batched_in_one_query(gql: GraphQLClient, app) -> None:
     assert len(user_queries) == 1, statements
 
 
+def test_listing_reads_run_in_autocommit(gql: GraphQLClient, app) -> None:
+    """No BEGIN and ROLLBACK around a listing: on PostgreSQL that is 1 round trip, not 3."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from extensions import db
+
+    gql.register()
+    gql(CREATE_POST, title="one")
+    modes: list[bool] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(conn, cursor, statement, *args):
+        dbapi = conn.connection.dbapi_connection
+        if isinstance(dbapi, sqlite3.Connection):
+            modes.append(dbapi.isolation_level is None)
+        else:
+            modes.append(dbapi.autocommit)  # psycopg
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        posts = gql("{ posts { title creator { username } } }")["data"]["posts"]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert posts == [{"title": "one", "creator": {"username": "alice"}}]
+    assert modes == [True, True]  # the posts, then their creators
+
+
 def test_post_by_id(gql: GraphQLClient) -> None:
     gql.register()
     post = gql(CREATE_POST, title="one")["data"]["createPost"]

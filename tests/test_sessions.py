@@ -9,7 +9,6 @@ import redis
 from flask import Flask
 
 from session_store import decode_record
-
 from tests.helpers import (
     ME,
     REGISTER_ALICE,
