@@ -7,13 +7,37 @@ uses; these plain objects carry the same attributes the GraphQL types resolve.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy import DateTime, type_coerce
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH_NAIVE = EPOCH.replace(tzinfo=None)
+MILLISECOND = timedelta(milliseconds=1)
 
 
 def epoch_ms(moment: datetime) -> int:
-    """An aware datetime in epoch milliseconds, as the API sends dates."""
-    return int(moment.timestamp() * 1000)
+    """A datetime in epoch milliseconds, as the API sends dates; naive ones are UTC.
+
+    Integer arithmetic: ``int(moment.timestamp() * 1000)`` lands a millisecond short for
+    some instants (e.g. 2004-03-15T07:55:47.472Z), which would shift a pagination cursor.
+    """
+    return (moment - (EPOCH_NAIVE if moment.tzinfo is None else EPOCH)) // MILLISECOND
+
+
+def from_epoch_ms(millis: int) -> datetime:
+    """The aware UTC datetime of an epoch-millisecond value (exact, unlike float seconds)."""
+    return EPOCH + millis * MILLISECOND
+
+
+def raw_datetime(column: Any) -> Any:
+    """A datetime column read as the driver returns it (UTC, naive on SQLite).
+
+    Skips the model type's conversion to an aware UTC datetime, which epoch_ms does not
+    need: a fifth of a 20-post listing went to converting dates twice.
+    """
+    return type_coerce(column, DateTime(timezone=True)).label(column.key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from db_setup import autocommit_connection
 from extensions import db
 from models import User
-from read_views import UserSummary
+from read_views import UserSummary, raw_datetime
 from services import auth, rate_limits, user_sessions
 from services.passwords import hash_password, verify_password
 from services.validation import (
@@ -30,7 +30,12 @@ from session_store import StoredSession
 WRONG_CREDENTIALS = "incorrect username or password"
 TAKEN_USERNAME = FieldError("username", "username already taken")
 # Built once: each request only binds the ids (the statement's compiled form is cached).
-_USER_COLUMNS = (User.id, User.username, User.created_at, User.updated_at)
+_USER_COLUMNS = (
+    User.id,
+    User.username,
+    raw_datetime(User.created_at),
+    raw_datetime(User.updated_at),
+)
 _USERS_BY_IDS = select(*_USER_COLUMNS).where(User.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -134,8 +139,8 @@ def users_by_ids(user_ids: Iterable[int]) -> dict[int, UserSummary]:
     if not wanted:
         return {}
     with autocommit_connection() as connection:
-        rows = connection.execute(_USERS_BY_IDS, {"ids": list(wanted)})
-        return {row.id: UserSummary.from_row(row) for row in rows}
+        rows = connection.execute(_USERS_BY_IDS, {"ids": list(wanted)}).all()
+    return {row.id: UserSummary.from_row(row) for row in rows}
 
 
 def _new_user(username: str, password: str, email: str | None) -> User | FieldError:

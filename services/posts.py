@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, select
@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from db_setup import autocommit_connection
 from extensions import db
 from models import Post
-from read_views import PostSummary
+from read_views import PostSummary, from_epoch_ms, raw_datetime
 from services.errors import InvalidInput, NotAuthorized
 from services.validation import title_error
 
@@ -19,7 +19,13 @@ MAX_ID = 2**31 - 1
 DEFAULT_LIMIT = 50  # as in schema.graphql
 # Built once: a statement memoises its SQL cache key, so a request only binds the values
 # (building and keying the select was ~15% of a `posts` request).
-_COLUMNS = (Post.id, Post.title, Post.creator_id, Post.created_at, Post.updated_at)
+_COLUMNS = (
+    Post.id,
+    Post.title,
+    Post.creator_id,
+    raw_datetime(Post.created_at),
+    raw_datetime(Post.updated_at),
+)
 _NEWEST = (
     select(*_COLUMNS).order_by(Post.created_at.desc(), Post.id.desc()).limit(bindparam("limit"))
 )
@@ -37,7 +43,8 @@ def list_posts(limit: int | None, cursor: str | None) -> list[PostSummary]:
     if cursor is not None:
         statement, values = _OLDER, {"limit": limit, "before": _cursor_time(cursor)}
     with autocommit_connection() as connection:
-        return [PostSummary.from_row(row) for row in connection.execute(statement, values)]
+        rows = connection.execute(statement, values).all()
+    return [PostSummary.from_row(row) for row in rows]
 
 
 def get_post(post_id: int) -> Post | None:
@@ -101,7 +108,6 @@ def _check_title(title: str) -> None:
 
 def _cursor_time(cursor: str) -> datetime:
     try:
-        millis = int(cursor)
-        return datetime.fromtimestamp(millis / 1000, tz=UTC)
+        return from_epoch_ms(int(cursor))
     except (ValueError, OverflowError, OSError):
         raise InvalidInput("cursor", "must be the createdAt of a post") from None
