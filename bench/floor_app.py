@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -25,6 +26,9 @@ _json_in, _json_out = msgspec.json.Decoder(), msgspec.json.Encoder()
 _msgpack_in, _msgpack_out = msgspec.msgpack.Decoder(), msgspec.msgpack.Encoder()
 _hasher = PasswordHasher()
 TTL = 315360000
+# The product's session record: a msgpack map with integer keys for the common fields
+# (session_store.FIELD_CODES); records written before that used the string names.
+USER_ID, SNAPSHOT, CREATED_AT = 0, 1, 2  # SNAPSHOT: [username, createdAt ms, updatedAt ms]
 Handler = Callable[[dict[str, Any], str | None], Any]
 
 
@@ -34,9 +38,14 @@ def _db() -> psycopg.Connection[Any]:
     return _local.conn  # type: ignore[no-any-return]
 
 
-def _session(sid: str | None) -> dict[str, Any] | None:
+def _session(sid: str | None) -> dict[Any, Any] | None:
     raw = _redis.get("sess:" + sid) if sid else None
     return _msgpack_in.decode(raw) if isinstance(raw, bytes) else None
+
+
+def _user_id(record: dict[Any, Any]) -> Any:
+    """The logged-in user's id in a session record (integer key, or the old string name)."""
+    return record.get(USER_ID, record.get("userId"))
 
 
 def _user(user_id: int) -> dict[str, Any] | None:
@@ -46,13 +55,14 @@ def _user(user_id: int) -> dict[str, Any] | None:
 
 def me(_: dict[str, Any], sid: str | None) -> Any:
     """GET of the session; one SELECT unless the record carries the product's user snapshot."""
-    record = _session(sid)
-    if not record:
+    record = _session(sid) or {}
+    user_id = _user_id(record)
+    if user_id is None:
         return {"data": {"me": None}}
-    snapshot = record.get("u")  # [username, createdAt ms, updatedAt ms], as the product stores it
+    snapshot = record.get(SNAPSHOT) or record.get("u")
     if snapshot:
-        return {"data": {"me": {"id": record["userId"], "username": snapshot[0]}}}
-    return {"data": {"me": _user(record["userId"])}}
+        return {"data": {"me": {"id": user_id, "username": snapshot[0]}}}
+    return {"data": {"me": _user(user_id)}}
 
 
 def posts(_: dict[str, Any], __: str | None) -> Any:
@@ -87,7 +97,7 @@ def create_post(_: dict[str, Any], sid: str | None) -> Any:
         .execute(
             "INSERT INTO post (title, creator_id, created_at, updated_at)"
             " VALUES ('bench post', %s, now(), now()) RETURNING id, title",
-            (record["userId"],),
+            (_user_id(record),),
         )
         .fetchone()
     )
@@ -96,12 +106,14 @@ def create_post(_: dict[str, Any], sid: str | None) -> Any:
 
 
 def login(body: dict[str, Any], _: str | None) -> Any:
-    """SELECT by username, argon2 verify, SET of a new session."""
+    """SELECT by username, argon2 verify, SET of a new session in the product's format."""
     options = body["variables"]["options"]
     row = (
         _db()
         .execute(
-            'SELECT id, username, password_hash FROM "user" WHERE username_key = %s',
+            "SELECT id, username, password_hash,"
+            " (extract(epoch FROM created_at) * 1000)::bigint,"
+            ' (extract(epoch FROM updated_at) * 1000)::bigint FROM "user" WHERE username_key = %s',
             (options["username"].lower(),),
         )
         .fetchone()
@@ -111,8 +123,9 @@ def login(body: dict[str, Any], _: str | None) -> Any:
         _hasher.verify(row[2], options["password"])
     except (AssertionError, VerificationError):
         return {"data": {"login": {"errors": [{"field": "password"}], "user": None}}}
-    sid = secrets.token_urlsafe(32)
-    _redis.set("sess:" + sid, _msgpack_out.encode({"userId": row[0]}), ex=TTL, nx=True)
+    sid = secrets.token_urlsafe(16)
+    record = {USER_ID: row[0], SNAPSHOT: [row[1], row[3], row[4]], CREATED_AT: int(time.time())}
+    _redis.set("sess:" + sid, _msgpack_out.encode(record), ex=TTL, nx=True)
     return {"data": {"login": {"errors": None, "user": {"id": row[0], "username": row[1]}}}}
 
 
@@ -124,8 +137,8 @@ def rest_me(sid: str | None) -> Any:
     pipe.get("sess:" + sid)
     pipe.ttl("sess:" + sid)
     raw, ttl = pipe.execute()
-    record = _msgpack_in.decode(raw) if raw else {}
-    user = _user(record["userId"]) if "userId" in record else None
+    user_id = _user_id(_msgpack_in.decode(raw)) if raw else None
+    user = _user(user_id) if user_id is not None else None
     return {"user": user, "session": {"cookie": True, "active": bool(raw), "ttl": ttl}}
 
 

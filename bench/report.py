@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from bench.load import Sample
 
-TARGETS = ("product", "base", "peer", "floor")
+TARGETS = ("product", "base", "peer", "floor", "flask")
 Results = dict[str, dict[str, list[Sample]]]
 
 

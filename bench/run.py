@@ -1,4 +1,4 @@
-"""`make bench`: the product, the floor (and with PEER=node the Node peer) under wrk, per core.
+"""`make bench`: the product, the floors (and with PEER=node the Node peer) under wrk, per core.
 
 Each server runs pinned to core 0 with one worker process, wrk (one thread) runs pinned to
 core 1, over loopback, against a private redis-server and databases of our own on the
@@ -74,7 +74,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workloads", default=env("BENCH_WORKLOADS", ",".join(DEFAULT_IDS)))
     parser.add_argument("--worker-class", default=env("GUNICORN_WORKER_CLASS"))
     parser.add_argument("--threads", type=int, default=int(env("GUNICORN_THREADS", "0")) or None)
-    parser.add_argument("--no-floor", action="store_true", help="skip the floor column")
+    parser.add_argument(
+        "--no-floor", action="store_true", help="skip the floor columns (floor, flask)"
+    )
     parser.add_argument("--baseline", help="also run the product at this git ref (column 'base')")
     parser.add_argument("--base-worker-class", help="worker class of the 'base' column")
     parser.add_argument("--base-threads", type=int, help="threads of the 'base' column")
@@ -162,11 +164,19 @@ class Bench:
         self.seed_max_id["peer"] = self._max_post_id(PEER_DB)
 
     def _prepare_floor(self, database_url: str, cookie: str) -> None:
-        print("== floor: bench/floor_app.py on the product's data", flush=True)
-        floor = Floor(self.server_cpu, self.settings, database_url, self.redis.url)
-        self.targets.append(floor)
-        floor.start(self.out)
-        floor.cookie = cookie
+        for module, name in (("floor_app", "floor"), ("flask_floor_app", "flask")):
+            print(f"== {name}: bench/{module}.py on the product's data", flush=True)
+            floor = Floor(
+                self.server_cpu,
+                self.settings,
+                database_url,
+                self.redis.url,
+                module=module,
+                name=name,
+            )
+            self.targets.append(floor)
+            floor.start(self.out)
+            floor.cookie = cookie
 
     def _max_post_id(self, database: str) -> int:
         return int(str(self.postgres.scalar(database, "SELECT max(id) FROM post")))
@@ -279,7 +289,7 @@ class Bench:
     def measure_sessions(self) -> None:
         """Bytes per logged-in session in Redis, for the product and the peer."""
         for target in self.targets:
-            if target.name == "floor" or target.cookie is None:
+            if isinstance(target, Floor) or target.cookie is None:
                 continue
             key = target.session_key(target.cookie)
             usage = self.redis.memory_usage(key)

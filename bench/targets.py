@@ -1,4 +1,4 @@
-"""The servers under test: the product, the Node peer and the floor, each pinned to one core."""
+"""The servers under test: the product, the Node peer and the floors, each pinned to one core."""
 
 from __future__ import annotations
 
@@ -37,11 +37,12 @@ REGISTER_QUERY = (
 )
 CREATE_POST_QUERY = 'mutation { createPost(title: "bench post") { id title } }'
 SEED_POST_QUERY = "mutation Seed($title: String!) { createPost(title: $title) { id } }"
+SNAPSHOT_CODE = 1  # the user snapshot's key in the product's session record
 
 
 @dataclass
 class GunicornSettings:
-    """Worker settings shared by the product and the floor, so the per-core figures compare."""
+    """Worker settings shared by the product and the floors, so the per-core figures compare."""
 
     worker_class: str
     threads: int
@@ -200,9 +201,9 @@ def session_without_snapshot(redis: PrivateRedis, cookie: str) -> str:
     if not isinstance(raw, bytes):
         raise RuntimeError("the product's session record is missing")
     record = msgspec.msgpack.decode(raw)
-    if record.pop("u", None) is None:
-        print("   note: the product's session carries no user snapshot 'u'", flush=True)
-    sid = secrets.token_urlsafe(32)
+    if record.pop(SNAPSHOT_CODE, None) is None and record.pop("u", None) is None:  # or old name
+        print("   note: the product's session carries no user snapshot", flush=True)
+    sid = secrets.token_urlsafe(16)
     redis.client.set("sess:" + sid, msgspec.msgpack.encode(record), ex=3600)
     return "qid=" + sid
 
@@ -223,27 +224,41 @@ def export_tree(ref: str) -> Path:
 
 
 class Floor(Target):
-    """bench/floor_app.py under gunicorn with the product's worker settings, on its data."""
+    """An app of bench/ under gunicorn with the product's worker settings, on its data.
+
+    `floor` is bench/floor_app.py (raw WSGI), `flask` is bench/flask_floor_app.py (the same
+    handlers behind Flask routes).
+    """
 
     def __init__(
-        self, cpu: str | None, settings: GunicornSettings, database_url: str, redis_url: str
+        self,
+        cpu: str | None,
+        settings: GunicornSettings,
+        database_url: str,
+        redis_url: str,
+        *,
+        module: str = "floor_app",
+        name: str = "floor",
     ):
-        super().__init__("floor", cpu)
+        super().__init__(name, cpu)
         self.settings = settings
         self.database_url = database_url
         self.redis_url = redis_url
+        self.module = module
 
     def start(self, log_dir: Path) -> None:
-        """Start gunicorn on the floor app (from bench/, so no gunicorn.conf.py is read)."""
+        """Start gunicorn on the app (from bench/, so no gunicorn.conf.py is read)."""
         s = self.settings
         args = [str(BIN / "gunicorn"), "-w", "1", "-k", s.worker_class, "--threads", str(s.threads)]
-        args += ["--keep-alive", str(s.keepalive), "-b", f"127.0.0.1:{self.port}", "floor_app:app"]
+        args += ["--keep-alive", str(s.keepalive), "-b", f"127.0.0.1:{self.port}"]
+        args.append(f"{self.module}:app")
         env = {"FLOOR_DATABASE_URL": self.database_url, "FLOOR_REDIS_URL": self.redis_url}
         self._spawn(args, env, PROJECT / "bench", log_dir)
 
     def version(self) -> str:
-        """The worker settings."""
-        return f"gunicorn {self.settings.worker_class} x{self.settings.threads} threads"
+        """The app and the worker settings."""
+        s = self.settings
+        return f"{self.module}:app, gunicorn {s.worker_class} x{s.threads} threads"
 
 
 class NodePeer(Target):

@@ -8,7 +8,7 @@ from typing import Any
 
 from bench.targets import CREATE_POST_QUERY, LOGIN_QUERY, PASSWORD, SEED_POSTS, USERNAME
 
-ALL = ("product", "base", "peer", "floor")
+ALL = ("product", "base", "peer", "floor", "flask")
 Check = Callable[[Any], bool]
 
 
@@ -62,7 +62,7 @@ WORKLOADS = [
         "`posts { id title creator { username } }` x20",
         "{ posts { id title creator { username } } }",
         lambda a: _posts_ok(a, creator=True),
-        targets=("product", "base", "floor"),  # the peer's Post has no creator field
+        targets=("product", "base", "floor", "flask"),  # the peer's Post has no creator field
     ),
     Workload(
         "create_post",
@@ -86,7 +86,7 @@ WORKLOADS = [
         None,
         lambda a: a["user"]["username"] == USERNAME,
         logged_in=True,
-        targets=("product", "base", "floor"),  # the peer has no REST endpoint
+        targets=("product", "base", "floor", "flask"),  # the peer has no REST endpoint
     ),
     Workload(
         "me_sql",
@@ -94,7 +94,7 @@ WORKLOADS = [
         "{ me { id username } }",
         _me_is_bench,
         logged_in=True,
-        targets=("product", "base", "floor"),
+        targets=("product", "base", "floor", "flask"),
         no_snapshot=True,
     ),
 ]
