@@ -110,7 +110,7 @@ class Bench:
         self.settings = GunicornSettings.from_product(args.worker_class, args.threads)
         self.targets: list[Target] = []
         self.seed_max_id: dict[str, int] = {}
-        self.no_snapshot_cookie: str | None = None
+        self.no_snapshot_cookies: dict[str, str] = {}  # per target: session formats differ
         self.bodies: dict[str, Path] = {}
         self.cleanup: list[Path] = []
         labels = {w.id: w.label for w in self.workloads}
@@ -129,7 +129,7 @@ class Bench:
         product.seed()
         product.cookie = product.login()
         self.seed_max_id["product"] = self._max_post_id(PRODUCT_DB)
-        self.no_snapshot_cookie = session_without_snapshot(self.redis, product.cookie)
+        self.no_snapshot_cookies["product"] = session_without_snapshot(self.redis, product.cookie)
         a = self.args
         if a.baseline or a.base_worker_class or a.base_threads or a.base_env:
             root = export_tree(a.baseline) if a.baseline else PROJECT
@@ -145,7 +145,8 @@ class Bench:
             base.extra_env = dict(item.split("=", 1) for item in a.base_env)
             self.targets.append(base)
             base.start(self.out)
-            base.cookie = product.cookie
+            base.cookie = base.login()  # its own session: the record format may differ
+            self.no_snapshot_cookies["base"] = session_without_snapshot(self.redis, base.cookie)
         if self.args.peer == "node":
             self._prepare_peer()
         if not self.args.no_floor:
@@ -192,8 +193,8 @@ class Bench:
 
     def cookie(self, target: Target, workload: Workload) -> str | None:
         """The cookie a workload sends to a target."""
-        if workload.no_snapshot:
-            return self.no_snapshot_cookie
+        if workload.no_snapshot:  # the floors read the product's records
+            return self.no_snapshot_cookies.get(target.name, self.no_snapshot_cookies["product"])
         return target.cookie if workload.logged_in else None
 
     def applies(self, target: Target, workload: Workload) -> bool:

@@ -197,13 +197,14 @@ class Product(Target):
 
 def session_without_snapshot(redis: PrivateRedis, cookie: str) -> str:
     """A copy of a product session without its user snapshot: `me` must SELECT the user."""
-    raw = redis.client.get("sess:" + cookie.split("=", 1)[1])
+    original = cookie.split("=", 1)[1]
+    raw = redis.client.get("sess:" + original)
     if not isinstance(raw, bytes):
         raise RuntimeError("the product's session record is missing")
     record = msgspec.msgpack.decode(raw)
     if record.pop(SNAPSHOT_CODE, None) is None and record.pop("u", None) is None:  # or old name
         print("   note: the product's session carries no user snapshot", flush=True)
-    sid = secrets.token_urlsafe(16)
+    sid = secrets.token_urlsafe(len(original) * 3 // 4)  # an id of the same length
     redis.client.set("sess:" + sid, msgspec.msgpack.encode(record), ex=3600)
     return "qid=" + sid
 
