@@ -7,6 +7,7 @@ from typing import Any
 from ariadne import MutationType
 
 from models import Post
+from read_views import PostSummary
 from resolvers.context import Info, context_of
 from services import accounts, auth, password_reset, posts, user_sessions
 from services.accounts import AccountResult
@@ -37,7 +38,7 @@ def resolve_logout(_: Any, info: Info) -> bool:
 
 
 @mutation.field("createPost")
-def resolve_create_post(_: Any, info: Info, title: str) -> Post:
+def resolve_create_post(_: Any, info: Info, title: str) -> PostSummary:
     """Create a post as the logged-in user."""
     user_id = auth.require_user_id(context_of(info).session)
     return posts.create_post(user_id, title)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from db_setup import autocommit_connection
@@ -30,6 +30,7 @@ _NEWEST = (
     select(*_COLUMNS).order_by(Post.created_at.desc(), Post.id.desc()).limit(bindparam("limit"))
 )
 _OLDER = _NEWEST.where(Post.created_at < bindparam("before"))
+_INSERT = insert(Post).returning(*_COLUMNS)  # the columns' Python defaults still apply
 
 PostView = Post | PostSummary  # what the Post type resolves: a loaded row or a listed one
 
@@ -54,13 +55,14 @@ def get_post(post_id: int) -> Post | None:
     return db.session.get(Post, post_id)
 
 
-def create_post(user_id: int, title: str) -> Post:
+def create_post(user_id: int, title: str) -> PostSummary:
     """Create a post owned by the user."""
     _check_title(title)
-    post = Post(title=title, creator_id=user_id)
-    db.session.add(post)
-    db.session.commit()
-    return post
+    # One statement, so autocommit is atomic: one round trip where the ORM's unit of work
+    # took three (BEGIN, INSERT ... RETURNING, COMMIT) and built an object to track.
+    with autocommit_connection() as connection:
+        row = connection.execute(_INSERT, {"title": title, "creator_id": user_id}).one()
+    return PostSummary.from_row(row)
 
 
 def update_post(user_id: int, post_id: int, title: str | None) -> Post | None:
