@@ -239,7 +239,28 @@ class RedisSessionStore(RedisSessionInterface):
 
     def _fetch(self, session: StoredSession, sid: str) -> dict[str, Any]:
         key = self.store_key(sid)
-        raw = self.client.get(key)
+        return self._accept(session, key, self.client.get(key))
+
+    def load_with_ttl(self, session: StoredSession) -> int | None:
+        """Load the record if not yet loaded, reading its TTL in the same round trip.
+
+        Returns the seconds the record has left, or None when there is no live record.
+        """
+        if session._loader is None or session.sid is None:
+            if not (session.stored and session.sid):
+                return None
+            return _seconds(self.client.ttl(self.store_key(session.sid)))
+        key = self.store_key(session.sid)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(key)
+        pipe.ttl(key)
+        raw, ttl = pipe.execute()
+        session._loader = lambda: self._accept(session, key, raw)
+        session._load()
+        return _seconds(ttl) if session.stored else None
+
+    def _accept(self, session: StoredSession, key: str, raw: bytes | None) -> dict[str, Any]:
+        """The record's data if it is valid and within its limits; else {} (and it is deleted)."""
         if raw is None:
             return {}
         data = decode_record(raw)
@@ -374,6 +395,11 @@ class RedisSessionStore(RedisSessionInterface):
             samesite=self.get_cookie_samesite(app),
         )
         response.vary.add("Cookie")
+
+
+def _seconds(ttl: Any) -> int | None:
+    """A TTL reply as seconds left, None for a missing key or one without expiry."""
+    return ttl if isinstance(ttl, int) and ttl >= 0 else None
 
 
 class ServerSessions:

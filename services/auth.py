@@ -92,10 +92,11 @@ def log_out(session: StoredSession) -> None:
 
 
 def seconds_left(session: StoredSession) -> int | None:
-    """Seconds until the session's record expires, or None if it has none."""
-    store = server_sessions.store
-    ttl = store.client.ttl(store.store_key(session.sid or ""))
-    return ttl if isinstance(ttl, int) and ttl >= 0 else None
+    """Seconds until the session's record expires, or None if it has none.
+
+    Read with the record itself when it is not loaded yet: one round trip for both.
+    """
+    return server_sessions.store.load_with_ttl(session)
 
 
 def _entry_for(sid: str) -> SessionEntry:

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 def describe_session(session: StoredSession) -> dict[str, Any]:
     """The user behind the cookie and the state of its session, for GET /me."""
+    ttl = auth.seconds_left(session)  # first: it loads the record in the same round trip
     user = accounts.current_user(session)
     active = bool(session) and session.stored
     return {
@@ -30,7 +31,7 @@ def describe_session(session: StoredSession) -> dict[str, Any]:
         "session": {
             "cookie": session.sid is not None,
             "active": active,
-            "ttl": auth.seconds_left(session) if active else None,
+            "ttl": ttl if active else None,
             "data": session.data(),
         },
     }
