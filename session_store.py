@@ -30,6 +30,7 @@ from flask import session as flask_session
 from flask_session.redis import RedisSession, RedisSessionInterface
 from redis.exceptions import RedisClusterException, RedisError
 
+from http_headers import add_vary
 from session_index import SessionIndex
 
 log = logging.getLogger(__name__)
@@ -230,6 +231,8 @@ class RedisSessionStore(RedisSessionInterface):
 
     def open_session(self, app: Flask, request: Request) -> StoredSession:
         """Return the request's session; its record is fetched only when first used."""
+        if "HTTP_COOKIE" not in request.environ:  # most API clients: skip parsing cookies
+            return self.session_class()
         sid = request.cookies.get(self.get_cookie_name(app))
         if not sid or not SID_PATTERN.fullmatch(sid):
             return self.session_class()
@@ -325,7 +328,7 @@ class RedisSessionStore(RedisSessionInterface):
     def save_session(self, app: Flask, session: StoredSession, response: Response) -> None:
         """Persist a modified session, then set or clear the cookie."""
         if session.accessed:
-            response.vary.add("Cookie")
+            add_vary(response, "Cookie")
         if session.modified and session:
             if not self.persist(session):
                 raise SessionInterrupted()
@@ -383,7 +386,7 @@ class RedisSessionStore(RedisSessionInterface):
             secure=self.get_cookie_secure(app),
             samesite=self.get_cookie_samesite(app),
         )
-        response.vary.add("Cookie")
+        add_vary(response, "Cookie")
 
     def _clear_cookie(self, app: Flask, response: Response) -> None:
         response.delete_cookie(
@@ -394,7 +397,7 @@ class RedisSessionStore(RedisSessionInterface):
             httponly=self.get_cookie_httponly(app),
             samesite=self.get_cookie_samesite(app),
         )
-        response.vary.add("Cookie")
+        add_vary(response, "Cookie")
 
 
 def _seconds(ttl: Any) -> int | None:

@@ -12,6 +12,8 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import Forbidden
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from http_headers import add_vary
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PREFLIGHT_MAX_AGE = "600"
 
@@ -53,7 +55,7 @@ def add_cors_headers(response: Response) -> Response:
     """CORS for the configured origins only, with credentials; never a wildcard."""
     origin = request.headers.get("Origin")
     if current_app.config["CORS_ORIGINS"]:
-        response.vary.add("Origin")
+        add_vary(response, "Origin")
     if not origin or origin not in current_app.config["CORS_ORIGINS"]:
         return response
     response.headers["Access-Control-Allow-Origin"] = origin
@@ -70,7 +72,7 @@ def add_security_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     if response.mimetype == "application/json":
         response.headers["Cache-Control"] = "no-store"
-        response.vary.add("Cookie")
+        add_vary(response, "Cookie")
     if request.is_secure and current_app.config["PRODUCTION"]:
         response.headers["Strict-Transport-Security"] = "max-age=31536000"
     return response
