@@ -23,7 +23,10 @@ from bench.services import Postgres, PrivateRedis, free_port, project_dir, redis
 
 PROJECT = project_dir()
 BIN = Path(sys.executable).parent
-PEER_SOURCE = PROJECT.parent / "shared" / "peers" / "node-seed"
+# ../shared next to the checkout; BENCH_PEER_SOURCE for a clone kept elsewhere
+PEER_SOURCE = Path(
+    os.environ.get("BENCH_PEER_SOURCE") or PROJECT.parent / "shared" / "peers" / "node-seed"
+)
 PEER_COPY = PROJECT / "bench" / ".peer" / "node-seed"
 USERNAME, PASSWORD = "bench", "benchpass"
 SEED_POSTS = 20
@@ -293,7 +296,9 @@ class NodePeer(Target):
                     f"PEER=node needs {tool} (Node 20 and npm: apt-get install nodejs npm)"
                 )
         if not PEER_SOURCE.is_dir():
-            raise SystemExit(f"the peer is not at {PEER_SOURCE}")
+            raise SystemExit(
+                f"the peer is not at {PEER_SOURCE}: set BENCH_PEER_SOURCE to its directory"
+            )
         fresh = _sync_tree(PEER_SOURCE, PEER_COPY)
         if fresh or not (PEER_COPY / "node_modules").is_dir():
             _run(["npm", "ci", "--no-audit", "--no-fund"], PEER_COPY)
