@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 # Ids are secrets.token_urlsafe(SESSION_ID_LENGTH): 22 characters for 16 bytes; the range
 # also accepts the 43-character ids issued before ids were shortened, and longer settings.
 SID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
+LEGACY_SID_LENGTH = 43  # ids of the versions that stored field names in full
 CREATED_AT = "createdAt"  # seconds since the epoch, stamped when the record is first written
 SEEN_AT = "seenAt"  # last activity, kept only when an idle timeout is configured
 # Stored names of common fields: a msgpack fixint key is 1 byte where "createdAt" is 10.
@@ -63,8 +64,15 @@ def decode_record(raw: bytes) -> dict[str, Any] | None:
     return data
 
 
-def encode_record(data: dict[str, Any]) -> bytes:
-    """Encode session data for storage, common field names as their codes."""
+def encode_record(data: dict[str, Any], sid: str) -> bytes:
+    """Encode session data for storage, common field names as their codes.
+
+    Records under ids issued by earlier versions keep their names in full: during a
+    rolling deploy an instance still on such a version may read them, and it deletes a
+    record it cannot decode. (It never looks up a new, shorter id: its pattern refuses it.)
+    """
+    if len(sid) == LEGACY_SID_LENGTH:
+        return _encoder.encode(data)
     return _encoder.encode({FIELD_CODES.get(key, key): value for key, value in data.items()})
 
 
@@ -362,14 +370,14 @@ class RedisSessionStore(RedisSessionInterface):
             ttl = self.policy.ttl(int(data.get(CREATED_AT, now)), now)
             key = self.store_key(session.sid)
             session.stored = ttl > 0 and bool(
-                self.client.set(key, encode_record(data), ex=ttl, xx=True)
+                self.client.set(key, encode_record(data, session.sid), ex=ttl, xx=True)
             )
             return session.stored
         data[CREATED_AT] = now
         sid = self._generate_sid(self.sid_length)
         ttl = self.policy.ttl(now, now)
         session.stored = bool(
-            self.client.set(self.store_key(sid), encode_record(data), ex=ttl, nx=True)
+            self.client.set(self.store_key(sid), encode_record(data, sid), ex=ttl, nx=True)
         )
         session.sid = sid  # only once stored: a failed write leaves no id to send or clear
         dict.__setitem__(session, CREATED_AT, now)

@@ -222,6 +222,26 @@ def test_sessions_stored_before_ids_and_records_were_shortened_still_work(
     assert gql.me() == {"id": user["id"], "username": "alice"}
 
 
+def test_sessions_from_before_keep_full_names_when_rewritten(
+    app_factory, redis_server: redis.Redis
+) -> None:
+    """An instance still on the previous version (rolling deploy) can read them back."""
+    app = app_factory(env={"SESSION_IDLE_TIMEOUT": "600", "SESSION_TOUCH_INTERVAL": "0"})
+    gql = GraphQLClient(app.test_client())
+    user = gql.register()["user"]
+    old_sid = "O" * 43
+    created = int(user["createdAt"])
+    old_record = {"userId": user["id"], "u": ["alice", created, created], "createdAt": 1}
+    redis_server.set(f"sess:{old_sid}", msgspec.msgpack.encode(old_record), ex=600)
+    gql.client.set_cookie("qid", old_sid)
+    assert gql.me() == {"id": user["id"], "username": "alice"}  # the read pushes expiry back
+    raw = redis_server.get(f"sess:{old_sid}")
+    assert isinstance(raw, bytes)
+    rewritten = msgspec.msgpack.decode(raw)
+    assert set(rewritten) == {"userId", "u", "createdAt", "seenAt"}
+    assert cookie_value(gql.client) == old_sid
+
+
 def test_a_record_with_unknown_integer_keys_is_dropped(
     gql: GraphQLClient, redis_server: redis.Redis
 ) -> None:
