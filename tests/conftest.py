@@ -27,6 +27,7 @@ from config import Config, DevelopmentConfig, normalise_database_url
 from db_setup import upgrade_database
 from extensions import db
 from tests.helpers import GraphQLClient
+from tests.side_effects import GENEROUS_RATE_LIMITS
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 pytest_plugins = ["tests.servers"]  # private redis-server / PostgreSQL fixtures for fault tests
@@ -138,8 +139,11 @@ def app_factory(
 
 
 @pytest.fixture
-def app(app_factory: Callable[..., Flask]) -> Flask:
-    """The development app on the test services."""
+def app(request: pytest.FixtureRequest, app_factory: Callable[..., Flask]) -> Flask:
+    """The development app on the test services; rate limits raised when the test is marked
+    ``generous_rate_limits`` (tests that send many operations from one IP)."""
+    if request.node.get_closest_marker("generous_rate_limits"):
+        return app_factory(**GENEROUS_RATE_LIMITS)
     return app_factory()
 
 
@@ -147,6 +151,13 @@ def app(app_factory: Callable[..., Flask]) -> Flask:
 def client(app: Flask) -> FlaskClient:
     """A Flask test client with its own cookie jar."""
     return app.test_client()
+
+
+@pytest.fixture
+def alice(gql: GraphQLClient) -> GraphQLClient:
+    """A client registered and logged in as alice."""
+    assert gql.register("alice")["user"]
+    return gql
 
 
 @pytest.fixture

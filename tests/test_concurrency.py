@@ -21,7 +21,7 @@ from werkzeug.test import TestResponse
 from tests.conftest import TEST_SECRET
 from tests.helpers import CREATE_POST, LOGIN, REGISTER, GraphQLClient, cookie_value
 from tests.processes import HttpClient, gunicorn, wait_for_workers
-from tests.side_effects import GENEROUS_RATE_LIMITS, table_count
+from tests.side_effects import table_count
 
 T = TypeVar("T")
 RACERS = 20
@@ -30,7 +30,7 @@ UPDATE = "mutation U($id: Int!, $t: String) { updatePost(id: $id, title: $t) { i
 DELETE = "mutation D($id: Int!) { deletePost(id: $id) }"
 POST = "query P($id: Int!) { post(id: $id) { id title } }"
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.generous_rate_limits]
 
 
 def all_at_once(count: int, work: Callable[[int], T]) -> list[T]:
@@ -143,12 +143,6 @@ def owner_clients(app: Flask, owner: GraphQLClient, count: int) -> list[GraphQLC
         client.set_cookie("qid", sid)
         clients.append(GraphQLClient(client))
     return clients
-
-
-@pytest.fixture
-def app(app_factory: Callable[..., Flask]) -> Flask:
-    """The development app, with rate limits out of the way of these tests."""
-    return app_factory(**GENEROUS_RATE_LIMITS)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,8 @@ from hypothesis_graphql import Mode, from_schema
 
 from query_executor import SCHEMA_PATH
 from tests.helpers import CREATE_POST, GraphQLClient, cookie_value
-from tests.side_effects import GENEROUS_RATE_LIMITS
+
+pytestmark = pytest.mark.generous_rate_limits
 
 SDL = Path(SCHEMA_PATH).read_text()
 FUZZ = settings(
@@ -47,12 +47,6 @@ def assert_no_server_error(response: Any) -> None:
     assert response.is_json, text[:500]
     codes = [e.get("extensions", {}).get("code") for e in response.get_json().get("errors", [])]
     assert "INTERNAL_SERVER_ERROR" not in codes, text[:500]
-
-
-@pytest.fixture
-def app(app_factory: Callable[..., Flask]) -> Flask:
-    """The development app, with rate limits out of the way of these tests."""
-    return app_factory(**GENEROUS_RATE_LIMITS)
 
 
 @pytest.fixture

@@ -18,24 +18,13 @@ from werkzeug.test import TestResponse
 
 from config import ProductionConfig
 from tests.helpers import REGISTER, GraphQLClient
-from tests.side_effects import GENEROUS_RATE_LIMITS, count_sql, table_count
+from tests.side_effects import count_sql, table_count
+
+pytestmark = pytest.mark.generous_rate_limits
 
 FAST = 2.0  # seconds; stock defaults took 3.4 s for 10k aliases and hang on fragment fan-out
 LOGIN_FIELD = 'login(options: {username: "alice", password: "correct horse"}) { user { id } }'
 LOGIN_MUTATION = f"mutation {{ {LOGIN_FIELD} }}"
-
-
-@pytest.fixture
-def app(app_factory: Callable[..., Flask]) -> Flask:
-    """The development app, with rate limits out of the way of these tests."""
-    return app_factory(**GENEROUS_RATE_LIMITS)
-
-
-@pytest.fixture
-def alice(gql: GraphQLClient) -> GraphQLClient:
-    """A client logged in as alice, so ``me`` resolvers would query the database."""
-    assert gql.register("alice")["user"]
-    return gql
 
 
 def refused(app: Flask, client: GraphQLClient, query: str, **variables: Any) -> TestResponse:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import string
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,25 +21,14 @@ from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from tests.helpers import CREATE_POST, REGISTER, GraphQLClient, cookie_value
-from tests.side_effects import GENEROUS_RATE_LIMITS, count_sql, table_count
+from tests.side_effects import count_sql, table_count
+
+pytestmark = pytest.mark.generous_rate_limits
 
 POST = "query P($id: Int!) { post(id: $id) { id title } }"
 UPDATE = "mutation U($id: Int!, $t: String) { updatePost(id: $id, title: $t) { id title } }"
 DELETE = "mutation D($id: Int!) { deletePost(id: $id) }"
 INT32_MAX = 2**31 - 1
-
-
-@pytest.fixture
-def app(app_factory: Callable[..., Flask]) -> Flask:
-    """The development app, with rate limits out of the way of these tests."""
-    return app_factory(**GENEROUS_RATE_LIMITS)
-
-
-@pytest.fixture
-def alice(gql: GraphQLClient) -> GraphQLClient:
-    """A client logged in as alice."""
-    assert gql.register("alice")["user"]
-    return gql
 
 
 @pytest.fixture
