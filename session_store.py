@@ -257,11 +257,11 @@ class RedisSessionStore(RedisSessionInterface):
 
         Returns the seconds the record has left, or None when there is no live record.
         """
-        if session._loader is None or session.sid is None:
-            if not (session.stored and session.sid):
-                return None
-            return _seconds(self.client.ttl(self.store_key(session.sid)))
+        if session.sid is None:
+            return None
         key = self.store_key(session.sid)
+        if session._loader is None:  # loaded already: only the TTL is left to read
+            return _seconds(self.client.ttl(key)) if session.stored else None
         pipe = self.client.pipeline(transaction=False)
         pipe.get(key)
         pipe.ttl(key)
