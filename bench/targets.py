@@ -138,7 +138,24 @@ class Target:
         return cookie
 
 
-class Product(Target):
+class GunicornTarget(Target):
+    """A server run by gunicorn with the run's worker settings, on the product's services."""
+
+    def __init__(
+        self,
+        name: str,
+        cpu: str | None,
+        settings: GunicornSettings,
+        database_url: str,
+        redis_url: str,
+    ):
+        super().__init__(name, cpu)
+        self.settings = settings
+        self.database_url = database_url
+        self.redis_url = redis_url
+
+
+class Product(GunicornTarget):
     """The product under gunicorn, configured by environment as documented."""
 
     def __init__(
@@ -151,10 +168,7 @@ class Product(Target):
         root: Path = PROJECT,
         name: str = "product",
     ):
-        super().__init__(name, cpu)
-        self.settings = settings
-        self.database_url = database_url
-        self.redis_url = redis_url
+        super().__init__(name, cpu, settings, database_url, redis_url)
         self.root = root
         self.extra_env: dict[str, str] = {}
 
@@ -227,7 +241,7 @@ def export_tree(ref: str) -> Path:
     return root
 
 
-class Floor(Target):
+class Floor(GunicornTarget):
     """An app of bench/ under gunicorn with the product's worker settings, on its data.
 
     `floor` is bench/floor_app.py (raw WSGI), `flask` is bench/flask_floor_app.py (the same
@@ -244,10 +258,7 @@ class Floor(Target):
         module: str = "floor_app",
         name: str = "floor",
     ):
-        super().__init__(name, cpu)
-        self.settings = settings
-        self.database_url = database_url
-        self.redis_url = redis_url
+        super().__init__(name, cpu, settings, database_url, redis_url)
         self.module = module
 
     def start(self, log_dir: Path) -> None:
