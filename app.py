@@ -2,34 +2,29 @@
 
 from __future__ import annotations
 
-import re
-import secrets
+from flask import Flask
 
-from flask import Flask, g, request
-
-import logging_setup
-import web_security
 from blueprints import explorer, graphql_api, rest
+from blueprints.errors import register_error_handlers
 from cli import register_commands
 from config import INSTANCE_DIR, Config, load_config
-from db_setup import MIGRATIONS_DIR, register_session_cleanup
-from errors import register_error_handlers
 from extensions import db, migrate, redis_client, server_sessions
-from query_executor import graphql_runtime
-
-REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+from graphql_runtime.executor import graphql_runtime
+from infra import logs
+from infra.database import MIGRATIONS_DIR, register_session_cleanup
+from web import request_ids, security
 
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error handlers."""
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=True)
     app.config.from_object(config or load_config())
-    logging_setup.init_app(app)
+    logs.init_app(app)
     init_extensions(app)
-    web_security.init_app(app)
+    security.init_app(app)
     register_blueprints(app)
     register_error_handlers(app)
-    register_request_ids(app)
+    request_ids.init_app(app)
     register_commands(app)
     return app
 
@@ -49,18 +44,3 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(graphql_api.bp)
     app.register_blueprint(explorer.bp)
     app.register_blueprint(rest.bp)
-
-
-def register_request_ids(app: Flask) -> None:
-    """Give every request an id, echoed in X-Request-Id and used in error logs."""
-
-    @app.before_request
-    def assign_request_id() -> None:
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else secrets.token_hex(8)
-
-    @app.after_request
-    def echo_request_id(response):  # type: ignore[no-untyped-def]
-        if "request_id" in g:
-            response.headers["X-Request-Id"] = g.request_id
-        return response

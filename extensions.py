@@ -7,8 +7,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from redis_factory import RedisClient
-from session_store import ServerSessions
+from infra.redis_client import RedisClient
+from sessions.store import ServerSessions
 
 # Deterministic constraint names, so migrations can refer to them on every backend.
 NAMING_CONVENTION = {

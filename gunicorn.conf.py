@@ -34,8 +34,8 @@ def on_starting(server: Any) -> None:
     """In the master, before workers fork: start the embedded Redis and apply migrations."""
     from app import create_app
     from config import INSTANCE_DIR, ConfigError, load_config
-    from db_setup import upgrade_database
-    from redis_factory import check_url, embedded_redis_url
+    from infra.database import upgrade_database
+    from infra.redis_client import check_url, embedded_redis_url
 
     try:
         config = load_config()

@@ -27,7 +27,7 @@ _msgpack_in, _msgpack_out = msgspec.msgpack.Decoder(), msgspec.msgpack.Encoder()
 _hasher = PasswordHasher()
 TTL = 315360000
 # The product's session record: a msgpack map with integer keys for the common fields
-# (session_store.FIELD_CODES); records written before that used the string names.
+# (sessions.store.FIELD_CODES); records written before that used the string names.
 USER_ID, SNAPSHOT, CREATED_AT = 0, 1, 2  # SNAPSHOT: [username, createdAt ms, updatedAt ms]
 Handler = Callable[[dict[str, Any], str | None], Any]
 

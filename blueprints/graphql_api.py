@@ -8,10 +8,10 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import BadRequest
 
 from extensions import db, redis_client
-from http_json import json_response, read_json_object
-from query_executor import graphql_runtime
-from resolvers.context import RequestContext
-from session_store import current_session
+from graphql_runtime.executor import graphql_runtime
+from graphql_runtime.resolvers.context import RequestContext
+from sessions.store import current_session
+from web.json_body import json_response, read_json_object
 
 bp = Blueprint("graphql_api", __name__)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from http_json import json_response
 from services import diagnostics, user_sessions
 from services.errors import NotFound
 from services.user_sessions import SessionInfo
-from session_store import current_session
+from sessions.store import current_session
+from web.json_body import json_response
 
 bp = Blueprint("rest", __name__)
 

@@ -10,10 +10,10 @@ from redis.exceptions import RedisError
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from db_setup import autocommit_connection
 from extensions import db
+from infra.database import autocommit_connection
 from models import User
-from read_views import UserSummary, raw_datetime
+from models.rows import UserSummary, raw_datetime
 from services import auth, rate_limits, user_sessions
 from services.passwords import hash_password, verify_password
 from services.validation import (
@@ -25,7 +25,7 @@ from services.validation import (
     username_error,
     username_key,
 )
-from session_store import StoredSession
+from sessions.store import StoredSession
 
 WRONG_CREDENTIALS = "incorrect username or password"
 TAKEN_USERNAME = FieldError("username", "username already taken")

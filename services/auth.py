@@ -10,10 +10,10 @@ from flask import has_request_context, request
 from redis.exceptions import RedisClusterException, RedisError
 
 from extensions import server_sessions
-from read_views import UserSummary
+from models.rows import UserSummary
 from services.errors import NotAuthenticated
-from session_index import SessionEntry
-from session_store import StoredSession
+from sessions.index import SessionEntry
+from sessions.store import StoredSession
 
 USER_ID = "userId"
 SNAPSHOT = "u"  # [username, createdAt ms, updatedAt ms]: lets `me` answer without SQL

@@ -13,10 +13,10 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from db_setup import MIGRATIONS_DIR
 from extensions import db, redis_client
+from infra.database import MIGRATIONS_DIR
 from services import accounts, auth
-from session_store import StoredSession
+from sessions.store import StoredSession
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ import secrets
 from flask import current_app
 
 from extensions import redis_client
-from mailer import send_mail
+from infra.mail import send_mail
 from services import accounts, auth, rate_limits, user_sessions
 from services.accounts import AccountResult
 from services.validation import FieldError, email_error, normalise_email, password_error
-from session_store import StoredSession
+from sessions.store import StoredSession
 
 TOKEN_PREFIX = "forget-password:"
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")

@@ -8,10 +8,10 @@ from flask import current_app
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from db_setup import autocommit_connection
 from extensions import db
+from infra.database import autocommit_connection
 from models import Post
-from read_views import PostSummary, from_epoch_ms, raw_datetime
+from models.rows import PostSummary, from_epoch_ms, raw_datetime
 from services.errors import InvalidInput, NotAuthorized
 from services.validation import title_error
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from extensions import server_sessions
 from services import auth
-from session_store import StoredSession
+from sessions.store import StoredSession
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from sqlalchemy.engine import make_url
 
 from app import create_app
 from config import Config, DevelopmentConfig, normalise_database_url
-from db_setup import upgrade_database
 from extensions import db
+from infra.database import upgrade_database
 from tests.helpers import GraphQLClient
 from tests.side_effects import GENEROUS_RATE_LIMITS
 

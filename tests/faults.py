@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from db_setup import upgrade_database
+from infra.database import upgrade_database
 from tests.conftest import make_config
 from tests.processes import HttpClient
 

@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from db_setup import server_hung_up
 from extensions import db
+from infra.database import server_hung_up
 from tests.helpers import GraphQLClient
 
 POSTS = "{ posts { id } }"

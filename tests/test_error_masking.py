@@ -14,7 +14,7 @@ from graphql import GraphQLError, located_error, parse
 from sqlalchemy import text
 
 from extensions import db
-from query_executor import graphql_runtime
+from graphql_runtime.executor import graphql_runtime
 from tests.helpers import CREATE_POST, GraphQLClient
 from tests.side_effects import table_count
 
@@ -37,7 +37,7 @@ def test_database_error_in_a_resolver_is_masked_and_logged(
     with app.app_context():
         db.session.execute(text('DELETE FROM "user"'))
         db.session.commit()
-    with caplog.at_level(logging.ERROR, logger="query_executor"):
+    with caplog.at_level(logging.ERROR, logger="graphql_runtime.executor"):
         response = gql.client.post(
             "/graphql",
             json={"query": CREATE_POST, "variables": {"title": "orphan"}},
@@ -69,7 +69,7 @@ def _format(app: Flask, raised: Exception) -> dict[str, Any]:
 def test_unexpected_exception_text_never_reaches_the_client(
     app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.ERROR, logger="query_executor"):
+    with caplog.at_level(logging.ERROR, logger="graphql_runtime.executor"):
         formatted = _format(app, KeyError(f"password={SECRET}"))
     masked(formatted, "req-direct-7")
     assert SECRET not in str(formatted)

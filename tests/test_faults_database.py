@@ -279,7 +279,7 @@ def test_exhausted_pool_waits_at_most_pool_timeout_then_503(
     def one() -> None:
         answers.append(timed(lambda: gql_post(app.test_client(), POSTS)))
 
-    with HeldLock(harmless_database), warnings_of("query_executor") as logged:
+    with HeldLock(harmless_database), warnings_of("graphql_runtime.executor") as logged:
         # the one pooled connection waits on the lock, the other requests on the pool
         burst = [threading.Thread(target=one) for _ in range(4)]
         for thread in burst:

@@ -27,7 +27,7 @@ from hypothesis.stateful import (
 )
 from hypothesis_graphql import Mode, from_schema
 
-from query_executor import SCHEMA_PATH
+from graphql_runtime.executor import SCHEMA_PATH
 from tests.helpers import CREATE_POST, GraphQLClient, cookie_value
 
 pytestmark = pytest.mark.generous_rate_limits

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response
 
-from http_headers import add_vary
+from infra.headers import add_vary
 
 
 def test_add_vary_appends_each_field_once() -> None:

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from logging_setup import JsonFormatter, RequestIdFilter
+from infra.logs import JsonFormatter, RequestIdFilter
 
 
 def test_access_log_is_structured_with_the_request_id(
@@ -44,6 +44,6 @@ def test_error_log_carries_the_request_id_and_the_detail_stays_server_side(
         "requestId": "req-7",
     }
     assert "hunter2" not in response.get_data(as_text=True)
-    [record] = [r for r in caplog.records if r.name == "errors"]
+    [record] = [r for r in caplog.records if r.name == "blueprints.errors"]
     line = json.loads(JsonFormatter().format(record))
     assert line["requestId"] == "req-7" and "hunter2" in line["exception"]

@@ -8,8 +8,8 @@ from alembic.migration import MigrationContext
 from flask import Flask
 from sqlalchemy import inspect
 
-from db_setup import MIGRATIONS_DIR
 from extensions import db
+from infra.database import MIGRATIONS_DIR
 
 
 def test_upgrade_builds_the_schema(app: Flask) -> None:

@@ -45,7 +45,7 @@ def register_with_email(app: Flask, email: str = "Alice@Example.com") -> GraphQL
 
 def request_token(app: Flask, caplog: pytest.LogCaptureFixture, email: str) -> str:
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="mailer"):
+    with caplog.at_level(logging.INFO, logger="infra.mail"):
         assert GraphQLClient(app.test_client())(FORGOT, email=email) == {
             "data": {"forgotPassword": True}
         }
@@ -81,7 +81,7 @@ def test_unknown_email_is_true_and_sends_nothing(
     app: Flask, caplog: pytest.LogCaptureFixture, redis_server: redis.Redis
 ) -> None:
     register_with_email(app)
-    with caplog.at_level(logging.INFO, logger="mailer"):
+    with caplog.at_level(logging.INFO, logger="infra.mail"):
         for email in ("nobody@example.com", "not an email", ""):
             body = GraphQLClient(app.test_client())(FORGOT, email=email)
             assert body == {"data": {"forgotPassword": True}}

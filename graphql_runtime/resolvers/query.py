@@ -6,9 +6,9 @@ from typing import Any
 
 from ariadne import QueryType
 
+from graphql_runtime.resolvers.context import Info, context_of
 from models import Post
-from read_views import PostSummary
-from resolvers.context import Info, context_of
+from models.rows import PostSummary
 from services import accounts, posts, user_sessions
 from services.accounts import UserView
 from services.user_sessions import SessionInfo

@@ -7,9 +7,9 @@ import logging
 from flask import Flask, Response, g
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from http_json import json_response
 from services.errors import OUTAGES, RateLimited, ServiceError, ServiceUnavailable, is_outage
-from session_store import SessionInterrupted
+from sessions.store import SessionInterrupted
+from web.json_body import json_response
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "1"

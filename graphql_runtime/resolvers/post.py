@@ -6,8 +6,8 @@ from typing import Any
 
 from ariadne import ObjectType
 
-from read_views import UserSummary
-from resolvers.context import Info, context_of
+from graphql_runtime.resolvers.context import Info, context_of
+from models.rows import UserSummary
 from services.posts import PostView
 
 post_type = ObjectType("Post")

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
-from read_views import epoch_ms
+from models.rows import epoch_ms
 
 
 def utc_now_ms() -> datetime:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from read_views import UserSummary
+from models.rows import UserSummary
 from services import accounts
 
 

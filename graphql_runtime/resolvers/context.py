@@ -10,8 +10,8 @@ from flask import Request
 from graphql import GraphQLResolveInfo
 from sqlalchemy.orm import scoped_session
 
-from resolvers.loaders import UserLoader
-from session_store import StoredSession
+from graphql_runtime.resolvers.loaders import UserLoader
+from sessions.store import StoredSession
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Browser-facing protections: cross-site request refusal (CSRF), CORS, proxies, headers.
 
-CSRF: operations only run from application/json POSTs (see http_json.read_json_object), and
+CSRF: operations only run from application/json POSTs (see json_body.read_json_object), and
 any unsafe request whose Origin is neither this server nor in CORS_ORIGINS, or that the
 browser marks ``Sec-Fetch-Site: cross-site``, is refused with 403 before anything runs.
 Requests without Origin (curl, server-to-server) are not browsers' cross-site requests.
@@ -12,7 +12,7 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import Forbidden
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from http_headers import add_vary
+from infra.headers import add_vary
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PREFLIGHT_MAX_AGE = "600"

@@ -30,8 +30,8 @@ from flask import session as flask_session
 from flask_session.redis import RedisSession, RedisSessionInterface
 from redis.exceptions import RedisClusterException, RedisError
 
-from http_headers import add_vary
-from session_index import SessionIndex
+from infra.headers import add_vary
+from sessions.index import SessionIndex
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from threading import Lock
 from typing import Any
 
@@ -27,8 +26,9 @@ from graphql import (
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
-from query_limits import SensitiveFieldOnceRule, alias_limit_rule, depth_limit_rule
-from resolvers import bindables
+from config import PROJECT_DIR
+from graphql_runtime.limits import SensitiveFieldOnceRule, alias_limit_rule, depth_limit_rule
+from graphql_runtime.resolvers import bindables
 from services.errors import (
     InvalidInput,
     RateLimited,
@@ -38,7 +38,7 @@ from services.errors import (
 )
 
 log = logging.getLogger(__name__)
-SCHEMA_PATH = str(Path(__file__).resolve().parent / "schema.graphql")
+SCHEMA_PATH = str(PROJECT_DIR / "schema.graphql")
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 

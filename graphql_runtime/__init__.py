@@ -1,0 +1,1 @@
+"""The GraphQL runtime: schema, document cache and limits, execution, resolvers."""

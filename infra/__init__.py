@@ -1,0 +1,1 @@
+"""Infrastructure: the database engine, Redis clients and topologies, logging, mail, headers."""

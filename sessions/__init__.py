@@ -1,0 +1,1 @@
+"""Server-side sessions in Redis: the Flask session interface and the per-user index."""

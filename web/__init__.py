@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the blueprints: JSON in and out, request ids, browser security."""
