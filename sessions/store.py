@@ -5,6 +5,8 @@ What changes from the stock interface, and why:
   session (``{ hello }`` with a cookie) costs no Redis command and survives a Redis outage;
 - reads never write (the seed's ``resave: false``): one GET per logged-in read;
 - a cookie that is not a well-formed id is anonymous without touching Redis;
+- a request carrying the session cookie more than once is anonymous and has the cookie
+  cleared: a cookie tossed in from a sibling subdomain must not choose the session;
 - records are decoded as msgpack only (``sessions.record``); one that does not decode is
   deleted, never unpickled;
 - new sessions are written with ``SET NX`` and existing ones with ``SET XX``, so a write
@@ -76,10 +78,14 @@ class RedisSessionStore(RedisSessionInterface):
         """Return the request's session; its record is fetched only when first used."""
         if "HTTP_COOKIE" not in request.environ:  # most API clients: skip parsing cookies
             return StoredSession()
-        sid = request.cookies.get(self.get_cookie_name(app))
-        if not sid or not is_session_id(sid):
+        sids = request.cookies.getlist(self.get_cookie_name(app))
+        if len(sids) > 1:  # cookie tossing: trust none of them, and clear ours
+            session = StoredSession()
+            session.end()
+            return session
+        if not sids or not is_session_id(sids[0]):
             return StoredSession()
-        return StoredSession(sid, reader=self._read)
+        return StoredSession(sids[0], reader=self._read)
 
     def _read(self, sid: str) -> dict[str, Any]:
         return self._accept(sid, self.client.get(self.keys.record(sid)))
@@ -130,6 +136,8 @@ class RedisSessionStore(RedisSessionInterface):
         request is never sent. Nor is a cookie cleared that the client never received.
         """
         session.load()
+        if session.state is Lifecycle.ENDED:
+            return  # nothing is left to end, and the response clears the cookie already
         sid, unsent = session.sid, session.state is Lifecycle.SAVED
         session.drop(forget_id=unsent)
         if sid:
