@@ -8,7 +8,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from infra.redis_client import RedisClient
-from sessions.store import ServerSessions
+from sessions.extension import ServerSessions
 
 # Deterministic constraint names, so migrations can refer to them on every backend.
 NAMING_CONVENTION = {

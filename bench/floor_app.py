@@ -20,15 +20,13 @@ import redis
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 
+from sessions.record import CREATED_AT, SNAPSHOT, USER_ID, decode_record, encode_record
+
 _redis = redis.Redis.from_url(os.environ.get("FLOOR_REDIS_URL", "redis://127.0.0.1:6379/0"))
 _local = threading.local()
 _json_in, _json_out = msgspec.json.Decoder(), msgspec.json.Encoder()
-_msgpack_in, _msgpack_out = msgspec.msgpack.Decoder(), msgspec.msgpack.Encoder()
 _hasher = PasswordHasher()
 TTL = 315360000
-# The product's session record: a msgpack map with integer keys for the common fields
-# (sessions.store.FIELD_CODES); records written before that used the string names.
-USER_ID, SNAPSHOT, CREATED_AT = 0, 1, 2  # SNAPSHOT: [username, createdAt ms, updatedAt ms]
 Handler = Callable[[dict[str, Any], str | None], Any]
 
 
@@ -38,14 +36,15 @@ def _db() -> psycopg.Connection[Any]:
     return _local.conn  # type: ignore[no-any-return]
 
 
-def _session(sid: str | None) -> dict[Any, Any] | None:
+def _session(sid: str | None) -> dict[str, Any] | None:
+    """The session's record, decoded with the product's codec; None when there is none."""
     raw = _redis.get("sess:" + sid) if sid else None
-    return _msgpack_in.decode(raw) if isinstance(raw, bytes) else None
+    return decode_record(raw) if isinstance(raw, bytes) else None
 
 
-def _user_id(record: dict[Any, Any]) -> Any:
-    """The logged-in user's id in a session record (integer key, or the old string name)."""
-    return record.get(USER_ID, record.get("userId"))
+def _user_id(record: dict[str, Any]) -> Any:
+    """The logged-in user's id in a session record."""
+    return record.get(USER_ID)
 
 
 def _user(user_id: int) -> dict[str, Any] | None:
@@ -59,7 +58,7 @@ def me(_: dict[str, Any], sid: str | None) -> Any:
     user_id = _user_id(record)
     if user_id is None:
         return {"data": {"me": None}}
-    snapshot = record.get(SNAPSHOT) or record.get("u")
+    snapshot = record.get(SNAPSHOT)
     if snapshot:
         return {"data": {"me": {"id": user_id, "username": snapshot[0]}}}
     return {"data": {"me": _user(user_id)}}
@@ -125,7 +124,7 @@ def login(body: dict[str, Any], _: str | None) -> Any:
         return {"data": {"login": {"errors": [{"field": "password"}], "user": None}}}
     sid = secrets.token_urlsafe(16)
     record = {USER_ID: row[0], SNAPSHOT: [row[1], row[3], row[4]], CREATED_AT: int(time.time())}
-    _redis.set("sess:" + sid, _msgpack_out.encode(record), ex=TTL, nx=True)
+    _redis.set("sess:" + sid, encode_record(record, sid), ex=TTL, nx=True)
     return {"data": {"login": {"errors": None, "user": {"id": row[0], "username": row[1]}}}}
 
 
@@ -137,7 +136,7 @@ def rest_me(sid: str | None) -> Any:
     pipe.get("sess:" + sid)
     pipe.ttl("sess:" + sid)
     raw, ttl = pipe.execute()
-    user_id = _user_id(_msgpack_in.decode(raw)) if raw else None
+    user_id = _user_id(decode_record(raw) or {}) if raw else None
     user = _user(user_id) if user_id is not None else None
     return {"user": user, "session": {"cookie": True, "active": bool(raw), "ttl": ttl}}
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import msgspec
 import psutil
 
 from bench.client import Client, gql_body, wait_until_up
 from bench.services import Postgres, PrivateRedis, free_port, project_dir, redis_port_of
+from sessions.record import SNAPSHOT, decode_record, encode_record
 
 PROJECT = project_dir()
 BIN = Path(sys.executable).parent
@@ -40,7 +40,6 @@ REGISTER_QUERY = (
 )
 CREATE_POST_QUERY = 'mutation { createPost(title: "bench post") { id title } }'
 SEED_POST_QUERY = "mutation Seed($title: String!) { createPost(title: $title) { id } }"
-SNAPSHOT_CODE = 1  # the user snapshot's key in the product's session record
 
 
 @dataclass
@@ -218,11 +217,13 @@ def session_without_snapshot(redis: PrivateRedis, cookie: str) -> str:
     raw = redis.client.get("sess:" + original)
     if not isinstance(raw, bytes):
         raise RuntimeError("the product's session record is missing")
-    record = msgspec.msgpack.decode(raw)
-    if record.pop(SNAPSHOT_CODE, None) is None and record.pop("u", None) is None:  # or old name
+    record = decode_record(raw)
+    if record is None:
+        raise RuntimeError("the product's session record does not decode")
+    if record.pop(SNAPSHOT, None) is None:
         print("   note: the product's session carries no user snapshot", flush=True)
     sid = secrets.token_urlsafe(len(original) * 3 // 4)  # an id of the same length
-    redis.client.set("sess:" + sid, msgspec.msgpack.encode(record), ex=3600)
+    redis.client.set("sess:" + sid, encode_record(record, sid), ex=3600)
     return "qid=" + sid
 
 
@@ -268,6 +269,7 @@ class Floor(GunicornTarget):
         args += ["--keep-alive", str(s.keepalive), "-b", f"127.0.0.1:{self.port}"]
         args.append(f"{self.module}:app")
         env = {"FLOOR_DATABASE_URL": self.database_url, "FLOOR_REDIS_URL": self.redis_url}
+        env["PYTHONPATH"] = str(PROJECT)  # the floor reads sessions with the product's codec
         self._spawn(args, env, PROJECT / "bench", log_dir)
 
     def version(self) -> str:

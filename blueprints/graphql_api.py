@@ -10,7 +10,7 @@ from werkzeug.exceptions import BadRequest
 from extensions import db, redis_client
 from graphql_runtime.executor import graphql_runtime
 from graphql_runtime.resolvers.context import RequestContext
-from sessions.store import current_session
+from sessions.extension import current_session
 from web.json_body import json_response, read_json_object
 
 bp = Blueprint("graphql_api", __name__)

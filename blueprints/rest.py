@@ -7,7 +7,7 @@ from flask import Blueprint, Response
 from services import diagnostics, user_sessions
 from services.errors import NotFound
 from services.user_sessions import SessionInfo
-from sessions.store import current_session
+from sessions.extension import current_session
 from web.json_body import json_response
 
 bp = Blueprint("rest", __name__)

@@ -25,7 +25,7 @@ from services.validation import (
     username_error,
     username_key,
 )
-from sessions.store import StoredSession
+from sessions.session import StoredSession
 
 WRONG_CREDENTIALS = "incorrect username or password"
 TAKEN_USERNAME = FieldError("username", "username already taken")

@@ -13,10 +13,9 @@ from extensions import server_sessions
 from models.rows import UserSummary
 from services.errors import NotAuthenticated
 from sessions.index import SessionEntry
-from sessions.store import StoredSession
+from sessions.record import SNAPSHOT, USER_ID
+from sessions.session import StoredSession
 
-USER_ID = "userId"
-SNAPSHOT = "u"  # [username, createdAt ms, updatedAt ms]: lets `me` answer without SQL
 USER_AGENT_MAX = 256
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from extensions import db, redis_client
 from infra.database import MIGRATIONS_DIR
 from services import accounts, auth
-from sessions.store import StoredSession
+from sessions.session import StoredSession
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from infra.mail import send_mail
 from services import accounts, auth, rate_limits, user_sessions
 from services.accounts import AccountResult
 from services.validation import FieldError, email_error, normalise_email, password_error
-from sessions.store import StoredSession
+from sessions.session import StoredSession
 
 TOKEN_PREFIX = "forget-password:"
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from extensions import server_sessions
 from services import auth
-from sessions.store import StoredSession
+from sessions.session import StoredSession
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,7 @@ def revoke_session(session: StoredSession, session_id: str) -> bool:
             if entry.sid == session.sid:
                 auth.log_out(session)
             else:
-                store.client.delete(store.store_key(entry.sid))
-                store.index.remove(user_id, entry.sid)
+                store.revoke(user_id, entry.sid)
             return True
     return False
 
@@ -60,9 +59,4 @@ def end_all_sessions(user_id: int, keep_sid: str | None = None) -> int:
 def purge_orphans() -> int:
     """Drop index entries of every user whose session expired; returns how many."""
     index = server_sessions.store.index
-    purged = 0
-    for key in index.client.scan_iter(match=f"{index.prefix}*", count=500):
-        user_id = (key.decode() if isinstance(key, bytes) else key).removeprefix(index.prefix)
-        if user_id.isdigit():
-            purged += index.purge_orphans(int(user_id))
-    return purged
+    return sum(index.purge_orphans(user_id) for user_id in index.users())

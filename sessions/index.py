@@ -1,19 +1,22 @@
 """The per-user index of live sessions, so a user (or an operator) can see and end them all.
 
-One Redis hash per user, ``user-sessions:<userId>``, maps each session id to a small msgpack
-record (created-at, user agent, IP). Every command touches a single key, so the index works
-unchanged on Redis Cluster. Entries whose session expired are pruned whenever the index is
-read; the hash itself expires with the newest session it lists.
+One Redis hash per user (``user-sessions:<userId>``, as ``sessions.keys`` names it) maps each
+session id to a small msgpack record (created-at, user agent, IP). Every command touches a
+single key, so the index works unchanged on Redis Cluster. Entries whose session expired are
+pruned whenever the index is read; the hash itself expires with the newest session it lists.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import redis
+
+from sessions.keys import SessionKeys
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(dict[str, Any])
@@ -59,57 +62,59 @@ def _decode_entry(sid: str, raw: bytes | str) -> SessionEntry:
 class SessionIndex:
     """Reads and writes the per-user session hashes."""
 
-    def __init__(self, client: redis.Redis, prefix: str, session_prefix: str, ttl: int) -> None:
+    def __init__(self, client: redis.Redis, keys: SessionKeys, ttl: int) -> None:
         self.client = client
-        self.prefix = prefix
-        self.session_prefix = session_prefix
+        self.keys = keys
         self.ttl = ttl
 
-    def key(self, user_id: int) -> str:
-        """The Redis key of a user's index."""
-        return f"{self.prefix}{user_id}"
+    def users(self) -> Iterator[int]:
+        """The ids of the users that have an index (SCAN: it does not block Redis)."""
+        for key in self.client.scan_iter(match=self.keys.index_pattern(), count=500):
+            user_id = self.keys.user_of_index(key)
+            if user_id is not None:
+                yield user_id
 
     def add(self, user_id: int, entry: SessionEntry) -> None:
         """Record a new session of the user."""
         meta = {"c": entry.created_at_ms, "ua": entry.user_agent, "ip": entry.ip}
         pipe = self.client.pipeline(transaction=False)
-        pipe.hset(self.key(user_id), entry.sid, _encoder.encode(meta))
-        pipe.expire(self.key(user_id), self.ttl)
+        pipe.hset(self.keys.index(user_id), entry.sid, _encoder.encode(meta))
+        pipe.expire(self.keys.index(user_id), self.ttl)
         pipe.execute()
 
     def remove(self, user_id: int, sid: str) -> None:
         """Forget one session of the user."""
-        self.client.hdel(self.key(user_id), sid)
+        self.client.hdel(self.keys.index(user_id), sid)
 
     def live(self, user_id: int) -> list[SessionEntry]:
         """The user's sessions whose records still exist, newest first; prunes the rest."""
         entries = [
             _decode_entry(_text(sid), raw)
-            for sid, raw in self.client.hgetall(self.key(user_id)).items()
+            for sid, raw in self.client.hgetall(self.keys.index(user_id)).items()
         ]
         alive = self._alive(entries)
         dead = [e.sid for e, ok in zip(entries, alive, strict=True) if not ok]
         if dead:
-            self.client.hdel(self.key(user_id), *dead)
+            self.client.hdel(self.keys.index(user_id), *dead)
         live = [e for e, ok in zip(entries, alive, strict=True) if ok]
         return sorted(live, key=lambda e: e.created_at_ms, reverse=True)
 
     def end_all(self, user_id: int, keep_sid: str | None = None) -> int:
         """Delete every session of the user except ``keep_sid``; returns how many ended."""
-        sids = [_text(sid) for sid in self.client.hkeys(self.key(user_id))]
+        sids = [_text(sid) for sid in self.client.hkeys(self.keys.index(user_id))]
         doomed = [sid for sid in sids if sid != keep_sid]
         if not doomed:
             return 0
         pipe = self.client.pipeline(transaction=False)
         for sid in doomed:
-            pipe.delete(self.session_prefix + sid)
-        pipe.hdel(self.key(user_id), *doomed)
+            pipe.delete(self.keys.record(sid))
+        pipe.hdel(self.keys.index(user_id), *doomed)
         ended = pipe.execute()[:-1]
         return sum(int(n) for n in ended)
 
     def purge_orphans(self, user_id: int) -> int:
         """Drop index entries whose session expired; returns how many were dropped."""
-        before = self.client.hlen(self.key(user_id))
+        before = self.client.hlen(self.keys.index(user_id))
         return int(before) - len(self.live(user_id))
 
     def _alive(self, entries: list[SessionEntry]) -> list[bool]:
@@ -117,5 +122,5 @@ class SessionIndex:
             return []
         pipe = self.client.pipeline(transaction=False)
         for entry in entries:
-            pipe.exists(self.session_prefix + entry.sid)
+            pipe.exists(self.keys.record(entry.sid))
         return [bool(n) for n in pipe.execute()]

@@ -9,7 +9,7 @@ import redis
 from flask import Flask
 
 from services import auth
-from sessions.store import current_session
+from sessions.extension import current_session
 from tests.helpers import REGISTER, GraphQLClient, cookie_value
 
 

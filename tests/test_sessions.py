@@ -8,7 +8,7 @@ import msgspec
 import redis
 from flask import Flask
 
-from sessions.store import decode_record
+from sessions.record import decode_record
 from tests.helpers import (
     ME,
     REGISTER_ALICE,

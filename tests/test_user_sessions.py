@@ -99,3 +99,24 @@ def test_index_forgets_expired_sessions(app_factory, redis_server: redis.Redis) 
     assert len(fresh(SESSIONS)["data"]["sessions"]) == 1
     assert redis_server.hlen(f"user-sessions:{user_id}") == 1
     assert 0 < redis_server.ttl(f"user-sessions:{user_id}") <= 1
+
+
+def test_every_session_operation_uses_the_configured_key_prefixes(
+    app_factory, redis_server: redis.Redis
+) -> None:
+    from services import user_sessions
+
+    app = app_factory(env={"SESSION_KEY_PREFIX": "s2:", "SESSION_INDEX_PREFIX": "idx2:"})
+    first, second = logged_in_clients(app, 2)
+    user_id = first.client.get("/me").get_json()["user"]["id"]
+    assert redis_server.hlen(f"idx2:{user_id}") == 2
+    target = next(s for s in first(SESSIONS)["data"]["sessions"] if not s["current"])
+    revoked = first("mutation R($id: String!) { revokeSession(id: $id) }", id=target["id"])
+    assert revoked == {"data": {"revokeSession": True}}
+    assert second.me() is None
+    assert list(redis_server.scan_iter("s2:*")) == [f"s2:{cookie_value(first.client)}".encode()]
+    redis_server.delete(f"s2:{cookie_value(first.client)}")  # gone behind the index's back
+    with app.app_context():
+        assert user_sessions.purge_orphans() == 1
+    assert redis_server.exists(f"idx2:{user_id}") == 0
+    assert [*redis_server.scan_iter("sess:*"), *redis_server.scan_iter("user-sessions:*")] == []

@@ -11,7 +11,7 @@ from graphql import GraphQLResolveInfo
 from sqlalchemy.orm import scoped_session
 
 from graphql_runtime.resolvers.loaders import UserLoader
-from sessions.store import StoredSession
+from sessions.session import StoredSession
 
 
 @dataclass
