@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from blueprints import explorer, graphql_api, rest
+from blueprints import explorer, graphql_api, metrics, rest
 from blueprints.errors import register_error_handlers
 from cli import register_commands
 from config import INSTANCE_DIR, Config, load_config
@@ -12,7 +12,7 @@ from extensions import db, migrate, redis_client, server_sessions
 from graphql_runtime.executor import graphql_runtime
 from infra import logs
 from infra.database import MIGRATIONS_DIR, register_session_cleanup
-from web import request_ids, security
+from web import request_ids, request_metrics, security
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -21,6 +21,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_object(config or load_config())
     logs.init_app(app)
     init_extensions(app)
+    init_observability(app)
     security.init_app(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -44,3 +45,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(graphql_api.bp)
     app.register_blueprint(explorer.bp)
     app.register_blueprint(rest.bp)
+    app.register_blueprint(metrics.bp)
+
+
+def init_observability(app: Flask) -> None:
+    """Request metrics for every request."""
+    request_metrics.init_app(app)

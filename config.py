@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -31,6 +32,15 @@ def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
 
 def _env_list(env: Mapping[str, str], name: str) -> list[str]:
     return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
+
+
+def _env_networks(env: Mapping[str, str], name: str, default: str) -> list[str]:
+    """Comma-separated IP networks (``10.0.0.0/8``, ``::1``), checked; ``default`` if unset."""
+    items = _env_list(env, name) or default.split(",")
+    try:
+        return [str(ipaddress.ip_network(item, strict=False)) for item in items]
+    except ValueError:
+        raise ConfigError(f"{name} must be IP networks like 10.0.0.0/8, got {items!r}") from None
 
 
 def normalise_database_url(url: str) -> str:
@@ -110,6 +120,7 @@ class Config:
     REDIS_CONNECT_TIMEOUT = 0.5
     REDIS_RETRIES = 1
     AUTO_MIGRATE = True
+    METRICS_ALLOW_DEFAULT = "0.0.0.0/0,::/0"  # who may GET /metrics; production: loopback
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         env = os.environ if env is None else env
@@ -146,6 +157,7 @@ class Config:
         self.ARGON2_TIME_COST = _env_int(env, "ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_COST = _env_int(env, "ARGON2_MEMORY_COST", 64 * 1024)  # KiB
         self.ARGON2_PARALLELISM = _env_int(env, "ARGON2_PARALLELISM", 4)
+        self.METRICS_ALLOW = _env_networks(env, "METRICS_ALLOW", self.METRICS_ALLOW_DEFAULT)
 
     def finalise(self, instance_dir: Path) -> None:
         """Fill in what depends on the environment kind; raise ConfigError if unusable."""
@@ -173,6 +185,7 @@ class ProductionConfig(Config):
     GRAPHQL_EXPLORER = False
     GRAPHQL_INTROSPECTION = False
     GRAPHQL_SUGGESTIONS = False
+    METRICS_ALLOW_DEFAULT = "127.0.0.0/8,::1/128"
 
     def finalise(self, instance_dir: Path) -> None:
         """Check the production requirements before anything starts."""

@@ -15,7 +15,13 @@ from granian.http import HTTP1Settings
 from granian.server import Server
 from granian.server.common import AbstractServer
 
-from serving import bind_address, prepare, server_log_config
+from serving import (
+    bind_address,
+    prepare,
+    prepare_metrics_dir,
+    remove_metrics_dir,
+    server_log_config,
+)
 
 WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Python threads per worker that run requests, gunicorn's `threads`. MEASURE
@@ -57,8 +63,12 @@ def build_server() -> AbstractServer[Any]:
 
 def main() -> None:
     """Check, migrate, then serve until SIGTERM or SIGINT."""
-    prepare()
-    build_server().serve()
+    metrics_dir = prepare_metrics_dir()  # here, not at import: spawned workers import this
+    try:
+        prepare()
+        build_server().serve()
+    finally:
+        remove_metrics_dir(metrics_dir)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from serving import bind_address, prepare, server_log_config
+from serving import (
+    bind_address,
+    prepare,
+    prepare_metrics_dir,
+    remove_metrics_dir,
+    server_log_config,
+)
 
+METRICS_DIR = prepare_metrics_dir()  # before workers start (this file runs in the master only)
 bind = bind_address("GUNICORN_BIND")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Measured per core with bench/ (see bench/RESULTS.md), one worker, wrk -c16:
@@ -37,3 +44,15 @@ logconfig_dict = server_log_config("gunicorn.error", "gunicorn.access")
 def on_starting(server: Any) -> None:
     """In the master, before workers fork: checks, embedded Redis, migrations (``prepare``)."""
     prepare()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """In the master, when a worker exits: drop its live metrics files."""
+    from infra.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    """In the master, at shutdown: remove the metrics directory it made."""
+    remove_metrics_dir(METRICS_DIR)

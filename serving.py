@@ -7,14 +7,43 @@ configuration and the start-up checks live here, once.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from config import CONFIGS, Config, ConfigError
+
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def bind_address(variable: str) -> str:
     """``host:port`` from ``variable`` (GUNICORN_BIND, GRANIAN_BIND), else 127.0.0.1:$PORT."""
     return os.environ.get(variable) or f"127.0.0.1:{os.environ.get('PORT', '4000')}"
+
+
+def prepare_metrics_dir() -> str | None:
+    """Give this instance's workers an empty shared metrics directory; returns one it made.
+
+    Before any worker starts and before ``prometheus_client`` is imported: the library picks
+    its multiprocess mode at import. An operator's ``PROMETHEUS_MULTIPROC_DIR`` is emptied
+    (stale files would add a previous run's counts); otherwise a private temporary
+    directory is made, for ``remove_metrics_dir`` to remove at exit.
+    """
+    given = os.environ.get(MULTIPROC_DIR)
+    if given:
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        return None
+    made = tempfile.mkdtemp(prefix="seed-metrics-")
+    os.environ[MULTIPROC_DIR] = made
+    return made
+
+
+def remove_metrics_dir(made: str | None) -> None:
+    """Remove the directory ``prepare_metrics_dir`` made, if it made one."""
+    if made:
+        shutil.rmtree(made, ignore_errors=True)
 
 
 def server_log_config(*server_loggers: str) -> dict[str, Any]:

@@ -27,13 +27,16 @@ from graphql import (
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from config import PROJECT_DIR
+from graphql_runtime import observed
 from graphql_runtime.limits import SensitiveFieldOnceRule, alias_limit_rule, depth_limit_rule
 from graphql_runtime.resolvers import bindables
+from infra import metrics
 from services.errors import (
     InvalidInput,
     RateLimited,
     ServiceError,
     ServiceUnavailable,
+    count_outage,
     is_outage,
 )
 
@@ -91,7 +94,9 @@ class QueryExecutor:
             prepared = self._cache.get(query)
             if prepared is not None:
                 self._cache.move_to_end(query)
-                return prepared
+        metrics.count("document_cache", outcome="miss" if prepared is None else "hit")
+        if prepared is not None:
+            return prepared
         prepared = self._parse_and_validate(query)
         with self._lock:
             self._cache[query] = prepared
@@ -124,14 +129,15 @@ class QueryExecutor:
             validate_operation_is_not_subscription(prepared.document, operation_name)
         except GraphQLError as error:
             return Outcome({"errors": [self.format_error(error)]}, 400)
-        result = execute_sync(
-            self.schema,
-            prepared.document,
-            context_value=context,
-            variable_values=data.get("variables"),
-            operation_name=operation_name,
-            hide_suggestions=not self.suggestions,
-        )
+        with observed.operation(prepared.document, operation_name):
+            result = execute_sync(
+                self.schema,
+                prepared.document,
+                context_value=context,
+                variable_values=data.get("variables"),
+                operation_name=operation_name,
+                hide_suggestions=not self.suggestions,
+            )
         body = self._body(result)
         if _is_request_error(body):
             del body["data"]  # as the spec asks when execution never started
@@ -150,6 +156,7 @@ class QueryExecutor:
             return self._graphql_error(error)
         if is_outage(original):
             log.warning("backing service unavailable: %r", original)
+            count_outage(original)
             original = ServiceUnavailable()
         if isinstance(original, ServiceError):
             return _service_error(error, original)

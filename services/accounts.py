@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from extensions import db
+from infra import metrics
 from infra.database import autocommit_connection
 from models import User
 from models.rows import UserSummary, raw_datetime
@@ -59,9 +60,12 @@ def register(
     rate_limits.hit("register", "ip", rate_limits.client_ip(), "RATE_LIMIT_REGISTER_IP")
     user = _new_user(username, password, email)
     if isinstance(user, FieldError):
+        metrics.count("registration", outcome="refused")
         return AccountResult.failed(user)
     if not _insert_and_log_in(session, user):
+        metrics.count("registration", outcome="refused")
         return AccountResult.failed(_taken(username, user.email) or TAKEN_USERNAME)
+    metrics.count("registration", outcome="ok")
     return AccountResult(user=user)
 
 
@@ -100,9 +104,11 @@ def login(session: StoredSession, username: str, password: str) -> AccountResult
     user = find_by_username(username) if username_error(username) is None else None
     stored_hash = user.password_hash if user else None
     if len(password) > PASSWORD_MAX or not verify_password(stored_hash, password) or user is None:
+        metrics.count("login", outcome="failed")
         rate_limits.hit("login", "account", account, "RATE_LIMIT_LOGIN_ACCOUNT")
         return AccountResult.failed(FieldError("password", WRONG_CREDENTIALS))
     auth.log_in(session, user)
+    metrics.count("login", outcome="ok")
     return AccountResult(user=user)
 
 

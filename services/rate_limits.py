@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from flask import current_app, has_request_context, request
 
 from extensions import redis_client
+from infra import metrics
 from services.errors import RateLimited
 
 PREFIX = "rl:"
@@ -56,6 +57,7 @@ def hit(action: str, scope: str, value: str, limit_name: str) -> None:
     pipe.ttl(key)
     _, count, ttl = pipe.execute()
     if int(count) > limit.attempts:
+        metrics.count("rate_limited", action=action)
         raise RateLimited(retry_after=max(int(ttl), 1))
 
 
@@ -68,4 +70,5 @@ def check(action: str, scope: str, value: str, limit_name: str) -> None:
     pipe.ttl(key)
     count, ttl = pipe.execute()
     if count is not None and int(count) >= limit.attempts:
+        metrics.count("rate_limited", action=action)
         raise RateLimited(retry_after=max(int(ttl), 1))
