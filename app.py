@@ -10,7 +10,7 @@ from cli import register_commands
 from config import INSTANCE_DIR, Config, load_config
 from extensions import db, migrate, redis_client, server_sessions
 from graphql_runtime.executor import graphql_runtime
-from infra import logs
+from infra import logs, tracing
 from infra.database import MIGRATIONS_DIR, register_session_cleanup
 from web import request_ids, request_metrics, security
 
@@ -21,7 +21,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_object(config or load_config())
     logs.init_app(app)
     init_extensions(app)
-    init_observability(app)
+    init_observability(app)  # before security's hooks: refused requests get spans too
     security.init_app(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -49,5 +49,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def init_observability(app: Flask) -> None:
-    """Request metrics for every request."""
+    """Request metrics always; tracing when OTEL_* configures it."""
     request_metrics.init_app(app)
+    with app.app_context():
+        tracing.init_app(app, db.engine)

@@ -41,6 +41,9 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "requestId": getattr(record, "request_id", "-"),
         }
+        trace_id = getattr(record, "trace_id", None)  # set inside a span (infra/otel_sdk.py)
+        if trace_id:
+            payload["traceId"] = trace_id
         payload.update(getattr(record, "fields", {}))
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
