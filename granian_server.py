@@ -17,12 +17,14 @@ from granian.server.common import AbstractServer
 
 from serving import (
     bind_address,
+    load_env_files,
     prepare,
     prepare_metrics_dir,
     remove_metrics_dir,
     server_log_config,
 )
 
+load_env_files()  # first: every setting below may come from .env
 WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Python threads per worker that run requests, gunicorn's `threads`. MEASURE
 BLOCKING_THREADS = int(os.environ.get("GRANIAN_BLOCKING_THREADS", "8"))

@@ -10,12 +10,14 @@ from typing import Any
 
 from serving import (
     bind_address,
+    load_env_files,
     prepare,
     prepare_metrics_dir,
     remove_metrics_dir,
     server_log_config,
 )
 
+load_env_files()  # first: every setting below may come from .env
 METRICS_DIR = prepare_metrics_dir()  # before workers start (this file runs in the master only)
 bind = bind_address("GUNICORN_BIND")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

@@ -12,14 +12,32 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from dotenv import load_dotenv
+
 from config import CONFIGS, Config, ConfigError
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
+def load_env_files(directory: Path | None = None) -> None:
+    """Read ``.env``, then ``.flaskenv``, from the start directory, as ``flask`` does.
+
+    Neither overrides a variable the real environment sets, and ``.env`` wins over
+    ``.flaskenv``. Call before any setting is read.
+    """
+    directory = Path.cwd() if directory is None else directory
+    for name in (".env", ".flaskenv"):
+        load_dotenv(directory / name, override=False)
+
+
 def bind_address(variable: str) -> str:
-    """``host:port`` from ``variable`` (GUNICORN_BIND, GRANIAN_BIND), else 127.0.0.1:$PORT."""
-    return os.environ.get(variable) or f"127.0.0.1:{os.environ.get('PORT', '4000')}"
+    """``host:port`` from ``variable`` (GUNICORN_BIND, GRANIAN_BIND), else the default.
+
+    The default is ``0.0.0.0:$PORT`` in production (reachable in a container, or on a
+    platform that sets PORT) and ``127.0.0.1:$PORT`` otherwise.
+    """
+    host = "0.0.0.0" if os.environ.get("APP_ENV") == "production" else "127.0.0.1"
+    return os.environ.get(variable) or f"{host}:{os.environ.get('PORT', '4000')}"
 
 
 def prepare_metrics_dir() -> str | None:
