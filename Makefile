@@ -6,15 +6,23 @@ STAMP := $(VENV)/.installed
 PORT ?= 4000
 export FLASK_APP := wsgi
 
-.PHONY: install run serve test lint format bench soak clean
+.PHONY: install lock run serve test lint format bench soak clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Exactly the versions and files in the lock (requirements/dev.txt: runtime, otel and dev
+# tools), then the checkout itself with nothing more: installs do not drift.
+$(STAMP): requirements/dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+LOCK := $(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 --quiet
+
+lock: install  ## requirements/*.txt from pyproject.toml, pins kept (UPGRADE=1: newest allowed)
+	$(LOCK) $(if $(UPGRADE),--upgrade) -o requirements/runtime.txt
+	$(LOCK) $(if $(UPGRADE),--upgrade) --extra otel --extra dev -o requirements/dev.txt
 
 run: install  ## development server on 127.0.0.1:4000 (SQLite, embedded Redis)
 	$(BIN)/flask db upgrade
