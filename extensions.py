@@ -7,7 +7,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from infra.redis_client import RedisClient
+from infra.redis_client import RedisExtension
 from sessions.store import ServerSessions
 
 # Deterministic constraint names, so migrations can refer to them on every backend.
@@ -30,5 +30,5 @@ class Base(DeclarativeBase):
 # object and fail (ObjectDeletedError) when a concurrent request deleted the row meanwhile.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
-redis_client = RedisClient()
+redis_client = RedisExtension()
 server_sessions = ServerSessions()
