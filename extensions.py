@@ -1,4 +1,4 @@
-"""Extensions, created unbound and attached to the app in create_app."""
+"""Extensions, created unbound and attached to the app in create_app (the data layer)."""
 
 from __future__ import annotations
 
