@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 import redis
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -35,18 +36,30 @@ CREATE_POST = (
 
 
 class GraphQLClient:
-    """Posts GraphQL operations as JSON through a Flask test client."""
+    """Posts GraphQL operations as JSON through a Flask test client.
+
+    A response with top-level ``errors`` fails the test, unless the call says
+    ``expect_errors=True``: an error nobody asserts on must not pass unseen.
+    """
 
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
 
-    def post(self, query: str, **variables: Any) -> TestResponse:
+    def post(self, query: str, *, expect_errors: bool = False, **variables: Any) -> TestResponse:
         """The raw response to an operation."""
-        return self.client.post("/graphql", json={"query": query, "variables": variables})
+        response = self.client.post("/graphql", json={"query": query, "variables": variables})
+        body = response.get_json(silent=True)
+        if not expect_errors and isinstance(body, dict) and body.get("errors"):
+            pytest.fail(
+                f"unexpected GraphQL errors (HTTP {response.status_code}): {body['errors']}"
+            )
+        return response
 
-    def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
+    def __call__(
+        self, query: str, *, expect_errors: bool = False, **variables: Any
+    ) -> dict[str, Any]:
         """The JSON body of the response to an operation."""
-        body: dict[str, Any] = self.post(query, **variables).get_json()
+        body: dict[str, Any] = self.post(query, expect_errors=expect_errors, **variables).get_json()
         return body
 
     def register(self, username: str = "alice", password: str = "correct horse") -> dict[str, Any]:
