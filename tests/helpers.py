@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -90,19 +91,22 @@ def set_cookies(response: TestResponse) -> list[str]:
     return response.headers.getlist("Set-Cookie")
 
 
-def _command_calls(server: redis.Redis) -> dict[str, int]:
-    stats = server.info("commandstats")
-    return {name: value["calls"] for name, value in stats.items()}
-
-
 @contextmanager
 def count_redis_commands(server: redis.Redis) -> Iterator[dict[str, int]]:
-    """Count the commands Redis executes inside the block (INFO itself excluded)."""
+    """Count the commands Redis executes on ``server``'s database inside the block.
+
+    Read from MONITOR, which names each command's database: INFO commandstats counts the
+    whole server, where other test runs may be busy on other databases.
+    """
+    database = server.connection_pool.connection_kwargs.get("db", 0)
+    end = f"count-redis-commands-end-{secrets.token_hex(4)}"
     counts: dict[str, int] = {}
-    before = _command_calls(server)
-    yield counts
-    after = _command_calls(server)
-    for name, calls in after.items():
-        delta = calls - before.get(name, 0)
-        if delta and name != "cmdstat_info":
-            counts[name.removeprefix("cmdstat_")] = delta
+    # Connected now, so its handshake (SELECT ...) is not among the commands counted.
+    signal = redis.Redis(connection_pool=server.connection_pool, single_connection_client=True)
+    with signal, server.monitor() as monitor:
+        yield counts
+        signal.echo(end)  # the last command the monitor shows for this block
+        while (seen := monitor.next_command())["command"] != f"ECHO {end}":
+            if seen["db"] == database:
+                name = seen["command"].partition(" ")[0].lower()
+                counts[name] = counts.get(name, 0) + 1
