@@ -117,10 +117,10 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-UserView = User | UserSummary  # what the User type resolves: a loaded row or a summary
+UserRecord = User | UserSummary  # what the User type resolves: a loaded row or a summary
 
 
-def current_user(session: StoredSession) -> UserView | None:
+def current_user(session: StoredSession) -> UserRecord | None:
     """The logged-in user: from the session's snapshot, else from the database."""
     user_id = auth.current_user_id(session)
     if user_id is None:
