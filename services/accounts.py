@@ -1,4 +1,4 @@
-"""Accounts: registration, login and user lookup."""
+"""Accounts: registration, credential checks and user lookup."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def register(
     user = _new_user(username, password, email)
     if isinstance(user, FieldError):
         return AccountResult.failed(user)
-    if not _insert_and_log_in(session, user):
+    if not _insert_and_start_session(session, user):
         return AccountResult.failed(_taken(username, user.email) or TAKEN_USERNAME)
     return AccountResult(user=user)
 
@@ -92,8 +92,8 @@ def find_by_username(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username_key == username_key(username)))
 
 
-def login(session: StoredSession, username: str, password: str) -> AccountResult:
-    """Log in with a username and password; unknown users and wrong passwords look alike."""
+def log_in_with_password(session: StoredSession, username: str, password: str) -> AccountResult:
+    """Check a username and password, then start a session; wrong ones look alike."""
     account = username_key(username)
     rate_limits.hit("login", "ip", rate_limits.client_ip(), "RATE_LIMIT_LOGIN_IP")
     rate_limits.check("login", "account", account, "RATE_LIMIT_LOGIN_ACCOUNT")
@@ -102,7 +102,7 @@ def login(session: StoredSession, username: str, password: str) -> AccountResult
     if len(password) > PASSWORD_MAX or not verify_password(stored_hash, password) or user is None:
         rate_limits.hit("login", "account", account, "RATE_LIMIT_LOGIN_ACCOUNT")
         return AccountResult.failed(FieldError("password", WRONG_CREDENTIALS))
-    auth.log_in(session, user)
+    auth.start_session(session, user)
     return AccountResult(user=user)
 
 
@@ -167,7 +167,7 @@ def _taken(username: str, email: str | None) -> FieldError | None:
     return None
 
 
-def _insert_and_log_in(session: StoredSession, user: User) -> bool:
+def _insert_and_start_session(session: StoredSession, user: User) -> bool:
     """Insert the user and log in, all or nothing; False when the name was taken meanwhile.
 
     The row is flushed (for its id), the session stored, and only then committed, so a
@@ -180,7 +180,7 @@ def _insert_and_log_in(session: StoredSession, user: User) -> bool:
         db.session.rollback()
         return False
     try:
-        auth.log_in(session, user)
+        auth.start_session(session, user)
         db.session.commit()
     except (RedisError, SQLAlchemyError):
         db.session.rollback()

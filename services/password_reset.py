@@ -47,7 +47,7 @@ def change_password(session: StoredSession, token: str, new_password: str) -> Ac
         return AccountResult.failed(BAD_TOKEN)
     accounts.set_password(user, new_password)
     user_sessions.end_all_sessions(user.id)
-    auth.log_in(session, user)
+    auth.start_session(session, user)
     return AccountResult(user=user)
 
 
