@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from redis.exceptions import RedisError
-from sqlalchemy import bindparam, select
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from infra.database import autocommit_connection
 from models import User
+from models.entities import utc_now_ms
 from models.rows import UserSummary, raw_datetime
-from services import auth, rate_limits, user_sessions
+from services import auth, rate_limits, reset_tokens, user_sessions
 from services.passwords import hash_password, verify_password
 from services.validation import (
     PASSWORD_MAX,
@@ -79,12 +82,20 @@ def create_user(username: str, password: str, email: str | None = None) -> Accou
     return AccountResult(user=user)
 
 
-def delete_user(user: User) -> int:
-    """Delete an account and its posts, ending its sessions first; returns sessions ended."""
-    ended = user_sessions.end_all_sessions(user.id)
+@dataclass(frozen=True)
+class Deletion:
+    """What deleting an account ended besides the row: sessions and reset tokens."""
+
+    sessions: int
+    reset_tokens: int
+
+
+def delete_user(user: User) -> Deletion:
+    """Delete an account and its posts, ending its sessions and reset tokens first."""
+    deletion = Deletion(user_sessions.end_all_sessions(user.id), reset_tokens.revoke_all(user.id))
     db.session.delete(user)
     db.session.commit()
-    return ended
+    return deletion
 
 
 def find_by_username(username: str) -> User | None:
@@ -106,10 +117,21 @@ def log_in_with_password(session: StoredSession, username: str, password: str) -
     return AccountResult(user=user)
 
 
-def set_password(user: User, password: str) -> None:
-    """Store a new password hash for the user."""
-    user.password_hash = hash_password(password)
+def replace_password(user: User, password: str) -> bool:
+    """Store a new password hash, only if the loaded one is still current; True if so."""
+    new_hash, now = hash_password(password), utc_now_ms()
+    changed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.password_hash == user.password_hash)
+        .values(password_hash=new_hash, updated_at=now),
+        execution_options={"synchronize_session": False},
+    )
     db.session.commit()
+    if not cast(CursorResult[Any], changed).rowcount:
+        return False
+    set_committed_value(user, "password_hash", new_hash)
+    set_committed_value(user, "updated_at", now)
+    return True
 
 
 def find_by_email(email: str) -> User | None:
