@@ -40,6 +40,7 @@ _USER_COLUMNS = (
     raw_datetime(User.updated_at),
 )
 _USERS_BY_IDS = select(*_USER_COLUMNS).where(User.id.in_(bindparam("ids", expanding=True)))
+_PASSWORD_HASH = select(User.password_hash).where(User.id == bindparam("id"))
 
 
 @dataclass
@@ -114,7 +115,23 @@ def log_in_with_password(session: StoredSession, username: str, password: str) -
         rate_limits.hit("login", "account", account, "RATE_LIMIT_LOGIN_ACCOUNT")
         return AccountResult.failed(FieldError("password", WRONG_CREDENTIALS))
     auth.start_session(session, user)
+    if _current_password_hash(user.id) != stored_hash:
+        # changePassword committed after the check above and may have ended the user's
+        # sessions before this one was stored: the old password must not keep it.
+        auth.log_out(session)
+        return AccountResult.failed(FieldError("password", WRONG_CREDENTIALS))
     return AccountResult(user=user)
+
+
+def _current_password_hash(user_id: int) -> str | None:
+    """The committed password hash now, read outside the request's transaction.
+
+    Read after the session (and its index entry) is stored: a password change commits
+    before it ends sessions, so either it finds this session in the index or this read
+    sees its new hash.
+    """
+    with autocommit_connection() as connection:
+        return connection.execute(_PASSWORD_HASH, {"id": user_id}).scalar_one_or_none()
 
 
 def replace_password(user: User, password: str) -> bool:
