@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 
 from extensions import redis_client
+from models import User
 from services.passwords import fingerprint
 
 TOKEN_PREFIX = "forget-password:"
@@ -39,13 +40,22 @@ def _user_key(user_id: int) -> str:
     return f"{USER_TOKENS_PREFIX}{user_id}"
 
 
-def issue(user_id: int, password_hash: str, ttl: int) -> str:
-    """Store a new single-use token for the user's current password; return it."""
+def issue(user: User | None, ttl: int) -> str:
+    """Store a new single-use token for the user's current password and return it.
+
+    For no user (an email nobody has) the same commands go in the same round trip, each
+    one writing nothing, so a request cannot be told apart by what Redis had to do.
+    """
     token = secrets.token_urlsafe(32)
+    key, user_tokens = TOKEN_PREFIX + token, _user_key(user.id if user else 0)
     pipe = redis_client.client.pipeline(transaction=False)
-    pipe.set(TOKEN_PREFIX + token, f"{user_id}:{fingerprint(password_hash)}", ex=ttl)
-    pipe.sadd(_user_key(user_id), token)
-    pipe.expire(_user_key(user_id), ttl)
+    if user is None:
+        pipe.set(key, "", ex=ttl, xx=True)  # a fresh random key: XX sets nothing
+        pipe.srem(user_tokens, token)
+    else:
+        pipe.set(key, f"{user.id}:{fingerprint(user.password_hash)}", ex=ttl)
+        pipe.sadd(user_tokens, token)
+    pipe.expire(user_tokens, ttl)  # no user has id 0: nothing to expire
     pipe.execute()
     return token
 
