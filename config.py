@@ -121,8 +121,10 @@ class Config:
     GRAPHQL_DOCUMENT_CACHE_SIZE = 512
 
     POSTS_MAX_LIMIT = 100
-    # attempts/seconds; per account counts failures, per IP counts every attempt
+    # attempts/seconds; per account (clients it does not trust) and per trusted device
+    # count failures, per IP counts every attempt of untrusted clients
     RATE_LIMIT_LOGIN_ACCOUNT = "10/900"
+    RATE_LIMIT_LOGIN_DEVICE = "10/900"
     RATE_LIMIT_LOGIN_IP = "50/900"
     RATE_LIMIT_REGISTER_IP = "20/3600"
     RATE_LIMIT_RESET_ACCOUNT = "3/3600"

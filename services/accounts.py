@@ -17,7 +17,7 @@ from infra.database import autocommit_connection
 from models import User
 from models.entities import utc_now_ms
 from models.rows import UserSummary, raw_datetime
-from services import auth, rate_limits, reset_tokens, user_sessions
+from services import auth, devices, rate_limits, reset_tokens, user_sessions
 from services.passwords import hash_password, verify_password
 from services.validation import (
     PASSWORD_MAX,
@@ -31,6 +31,7 @@ from services.validation import (
 from sessions.store import StoredSession
 
 WRONG_CREDENTIALS = "incorrect username or password"
+_ACCOUNT_LIMIT, _DEVICE_LIMIT = "RATE_LIMIT_LOGIN_ACCOUNT", "RATE_LIMIT_LOGIN_DEVICE"
 TAKEN_USERNAME = FieldError("username", "username already taken")
 # Built once: each request only binds the ids (the statement's compiled form is cached).
 _USER_COLUMNS = (
@@ -105,14 +106,21 @@ def find_by_username(username: str) -> User | None:
 
 
 def log_in_with_password(session: StoredSession, username: str, password: str) -> AccountResult:
-    """Check a username and password, then start a session; wrong ones look alike."""
+    """Check a username and password, then start a session; wrong ones look alike.
+
+    Failures count against this device's own budget when it logged in to the account
+    before, else against the budget all other clients share (services/devices.py).
+    """
     account = username_key(username)
-    rate_limits.hit("login", "ip", rate_limits.client_ip(), "RATE_LIMIT_LOGIN_IP")
-    rate_limits.check("login", "account", account, "RATE_LIMIT_LOGIN_ACCOUNT")
+    device = devices.trusted_device(account)
+    budget = ("device", device, _DEVICE_LIMIT) if device else ("account", account, _ACCOUNT_LIMIT)
+    if device is None:
+        rate_limits.hit("login", "ip", rate_limits.client_ip(), "RATE_LIMIT_LOGIN_IP")
+    rate_limits.check("login", *budget)
     user = find_by_username(username) if username_error(username) is None else None
     stored_hash = user.password_hash if user else None
     if len(password) > PASSWORD_MAX or not verify_password(stored_hash, password) or user is None:
-        rate_limits.hit("login", "account", account, "RATE_LIMIT_LOGIN_ACCOUNT")
+        rate_limits.hit("login", *budget)
         return AccountResult.failed(FieldError("password", WRONG_CREDENTIALS))
     auth.start_session(session, user)
     if _current_password_hash(user.id) != stored_hash:
@@ -120,6 +128,7 @@ def log_in_with_password(session: StoredSession, username: str, password: str) -
         # sessions before this one was stored: the old password must not keep it.
         auth.log_out(session)
         return AccountResult.failed(FieldError("password", WRONG_CREDENTIALS))
+    devices.trust(account, device)
     return AccountResult(user=user)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from infra.mail import send_mail
-from services import accounts, auth, rate_limits, reset_tokens, user_sessions
+from services import accounts, auth, devices, rate_limits, reset_tokens, user_sessions
 from services.accounts import AccountResult
 from services.validation import FieldError, email_error, normalise_email, password_error
 from sessions.store import StoredSession
@@ -49,4 +49,5 @@ def change_password(session: StoredSession, token: str, new_password: str) -> Ac
     reset_tokens.revoke_all(user.id)
     user_sessions.end_all_sessions(user.id)
     auth.start_session(session, user)
+    devices.trust(user.username_key)  # proved the mailbox: its budget is the owner's own
     return AccountResult(user=user)
