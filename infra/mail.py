@@ -106,6 +106,8 @@ class Outbox:
             message = self._queue.get()
             try:
                 self._deliver(message)
+            except Exception:  # a bug in one message must not stop every later mail
+                log.exception("mail to %s: unexpected error, not sent", message["To"])
             finally:
                 with self._changed:
                     self._pending -= 1
