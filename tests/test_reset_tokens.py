@@ -8,6 +8,8 @@ import pytest
 import redis
 from flask import Flask
 
+from extensions import db
+from services import accounts
 from tests.helpers import GraphQLClient
 from tests.test_password_reset import CHANGE, register_with_email, request_token
 
@@ -83,3 +85,18 @@ def test_an_older_token_is_refused_even_when_it_was_not_listed(
     assert redis_server.exists(f"forget-password:{first}")
     assert refused(change(app, first, "attacker's horse"))
     assert GraphQLClient(app.test_client()).login("alice", "brand new horse")["user"]
+
+
+def test_of_two_changes_from_the_same_password_only_one_wins(app: Flask) -> None:
+    # Two tokens consumed at once both passed the check; the change itself is a
+    # compare-and-set on the hash, so the slower one must fail, not overwrite.
+    register_with_email(app)
+    with app.app_context():
+        first = accounts.find_by_username("alice")
+        assert first is not None
+        db.session.expunge(first)  # as loaded by another request
+        second = accounts.find_by_username("alice")
+        assert second is not None
+        assert accounts.replace_password(second, "second new horse")
+        assert not accounts.replace_password(first, "first new horse")
+    assert GraphQLClient(app.test_client()).login("alice", "second new horse")["user"]
