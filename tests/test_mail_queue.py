@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from email.policy import default as default_policy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,9 +23,15 @@ from flask import Flask
 from config import ProductionConfig
 from infra.mail import outbox
 from tests.helpers import GraphQLClient
-from tests.processes import free_port
+from tests.processes import HttpClient, free_port, gunicorn
 from tests.side_effects import GENEROUS_RATE_LIMITS, count_sql
-from tests.test_password_reset import CHANGE, FORGOT, register_with_email, token_from
+from tests.test_password_reset import (
+    CHANGE,
+    FORGOT,
+    REGISTER_WITH_EMAIL,
+    register_with_email,
+    token_from,
+)
 
 KNOWN, UNKNOWN = "alice@example.com", "nobody@example.com"
 
@@ -164,6 +171,37 @@ def test_a_clean_shutdown_delivers_what_is_queued(mail_app) -> None:
         assert handler.refused.wait(30)  # the next attempt is an hour away
         handler.accepting = True
         outbox(app).close()  # what atexit runs: retry now, wait a bounded time
+        delivered_link(handler.received)
+    finally:
+        controller.stop()
+
+
+@pytest.mark.timeout(120)
+def test_gunicorn_delivers_queued_mail_when_stopped_cleanly(tmp_path: Path, redis_url: str) -> None:
+    handler = Switchable("451 4.3.0 try again later")
+    port = free_port()
+    controller = smtp_on(port, handler)
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
+        "REDIS_URL": redis_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST": "1024",
+        "WEB_CONCURRENCY": "1",
+        "MAIL_URL": f"smtp://127.0.0.1:{port}",
+        "MAIL_RETRY_DELAY": "3600",  # the retry would come in an hour: only a shutdown sends
+        "MAIL_SHUTDOWN_WAIT": "10",
+    }
+    try:
+        with gunicorn(env, tmp_path) as server:
+            client = HttpClient(server.base_url)
+            status, body = client.graphql(REGISTER_WITH_EMAIL, email=KNOWN)
+            assert status == 200 and body["data"]["register"]["user"], body
+            assert client.graphql(FORGOT, email=KNOWN) == (200, {"data": {"forgotPassword": True}})
+            assert handler.refused.wait(30)
+            handler.accepting = True
+        # leaving the block stopped gunicorn with SIGTERM: its worker exited cleanly
+        assert server.process.returncode == 0, server.log()
         delivered_link(handler.received)
     finally:
         controller.stop()
