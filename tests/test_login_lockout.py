@@ -87,3 +87,15 @@ def test_a_password_reset_trusts_the_device_it_completes_on(
     assert new_device(CHANGE, token=token, password="brand new horse")["data"]["changePassword"]
     new_device("mutation { logout }")
     assert new_device.login("alice", "brand new horse")["user"]
+
+
+def test_the_owner_behind_the_attackers_address_still_gets_in(app_factory) -> None:
+    app = app_factory(env={"RATE_LIMIT_LOGIN_IP": "5/900"})
+    GraphQLClient(app.test_client()).register("alice")
+    owner = from_address(app, "192.0.2.10")
+    assert owner.login("alice")["user"]
+    attacker = from_address(app, "192.0.2.10")  # the same NAT, office or carrier address
+    statuses = [guess(attacker, f"guess {n}", username=f"user{n}") for n in range(6)]
+    assert statuses == [200] * 4 + [429] * 2  # the owner's login counted for the address
+    assert guess(attacker, "correct horse") == 429
+    assert owner.login("alice")["user"]  # a trusted device skips the per-address limit
