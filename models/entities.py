@@ -67,6 +67,9 @@ class User(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     """An account; usernames are unique without regard to case."""
 
     __tablename__ = "user"
+    # SQLite reuses the highest deleted rowid without AUTOINCREMENT; ids outlive rows in
+    # Redis (sessions, reset tokens), so an id must never name a second account.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(40))

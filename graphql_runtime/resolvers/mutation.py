@@ -27,7 +27,9 @@ def resolve_register(_: Any, info: Info, options: dict[str, str]) -> AccountResu
 @mutation.field("login")
 def resolve_login(_: Any, info: Info, options: dict[str, str]) -> AccountResult:
     """Log in with username and password."""
-    return accounts.login(context_of(info).session, options["username"], options["password"])
+    return accounts.log_in_with_password(
+        context_of(info).session, options["username"], options["password"]
+    )
 
 
 @mutation.field("logout")
