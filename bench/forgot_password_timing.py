@@ -21,6 +21,13 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from app import create_app
+from config import RATE_LIMIT_SETTINGS, load_config
+from extensions import redis_client
+from infra.database import upgrade_database
+from infra.mail import outbox
+from tests.processes import free_port
+
 FORGOT = "mutation F($email: String!) { forgotPassword(email: $email) }"
 REGISTER = """mutation R($email: String) {
   register(options: {username: "alice", password: "correct horse", email: $email}) { user { id } }
@@ -40,8 +47,6 @@ class Reply:
 @contextmanager
 def smtp(reply: str) -> Iterator[int]:
     """An aiosmtpd server on a free port, answering DATA with ``reply``."""
-    from tests.processes import free_port
-
     port = free_port()
     controller = Controller(Reply(reply), hostname="127.0.0.1", port=port)
     controller.start()
@@ -61,11 +66,6 @@ def hung() -> Iterator[int]:
 
 def measure(port: int, rounds: int) -> dict[str, list[float]]:
     """Milliseconds per forgotPassword, known and unknown email alternating."""
-    from app import create_app
-    from config import RATE_LIMIT_SETTINGS, load_config
-    from extensions import redis_client
-    from infra.database import upgrade_database
-    from infra.mail import outbox
 
     directory = tempfile.mkdtemp()
     env = {
