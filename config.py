@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -14,6 +15,7 @@ PROJECT_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH") or PROJECT_DIR / "instance")
 TEN_YEARS = 10 * 365 * 24 * 3600
 MIN_SECRET_LENGTH = 32
+RATE_LIMIT_FORM = re.compile(r"([0-9]{1,9})/([0-9]{1,9})")
 
 
 class ConfigError(RuntimeError):
@@ -28,6 +30,27 @@ def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def parse_rate_limit(text: str) -> tuple[int, int]:
+    """Parse ``"count/seconds"`` (``"10/900"``: ten per 900 s); raise ValueError otherwise."""
+    match = RATE_LIMIT_FORM.fullmatch(text.strip())
+    if match is None or int(match[2]) == 0:
+        raise ValueError(f"not count/seconds: {text!r}")
+    return int(match[1]), int(match[2])
+
+
+def _env_rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        parse_rate_limit(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be count/seconds with seconds > 0 (e.g. 10/900), got {raw!r}"
+        ) from None
+    return raw.strip()
 
 
 def _env_list(env: Mapping[str, str], name: str) -> list[str]:
@@ -108,8 +131,10 @@ class Config:
     GRAPHQL_DOCUMENT_CACHE_SIZE = 512
 
     POSTS_MAX_LIMIT = 100
-    # attempts/seconds; per account counts failures, per IP counts every attempt
+    # attempts/seconds; per account (clients it does not trust) and per trusted device
+    # count failures, per IP counts every attempt of untrusted clients
     RATE_LIMIT_LOGIN_ACCOUNT = "10/900"
+    RATE_LIMIT_LOGIN_DEVICE = "10/900"
     RATE_LIMIT_LOGIN_IP = "50/900"
     RATE_LIMIT_REGISTER_IP = "20/3600"
     RATE_LIMIT_RESET_ACCOUNT = "3/3600"
@@ -139,6 +164,12 @@ class Config:
         self.MAIL_URL = env.get("MAIL_URL", "")
         self.MAIL_FROM = env.get("MAIL_FROM", "no-reply@localhost")
         self.APP_URL = env.get("APP_URL", "http://localhost:3000").rstrip("/")
+        # background delivery: per-attempt timeout, attempts, first retry delay (doubling)
+        self.MAIL_TIMEOUT = _env_int(env, "MAIL_TIMEOUT", 10)
+        self.MAIL_ATTEMPTS = _env_int(env, "MAIL_ATTEMPTS", 6)
+        self.MAIL_RETRY_DELAY = _env_int(env, "MAIL_RETRY_DELAY", 5)
+        self.MAIL_QUEUE_SIZE = _env_int(env, "MAIL_QUEUE_SIZE", 1000)
+        self.MAIL_SHUTDOWN_WAIT = _env_int(env, "MAIL_SHUTDOWN_WAIT", 10)
         self.TRUSTED_PROXIES = _env_int(env, "TRUSTED_PROXIES", 0)
         self.LOG_FORMAT = env.get("LOG_FORMAT", "json" if self.PRODUCTION else "text")
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO")
@@ -157,6 +188,8 @@ class Config:
         self.ARGON2_TIME_COST = _env_int(env, "ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_COST = _env_int(env, "ARGON2_MEMORY_COST", 64 * 1024)  # KiB
         self.ARGON2_PARALLELISM = _env_int(env, "ARGON2_PARALLELISM", 4)
+        for name in RATE_LIMIT_SETTINGS:
+            setattr(self, name, _env_rate_limit(env, name, getattr(Config, name)))
         self.METRICS_ALLOW = _env_networks(env, "METRICS_ALLOW", self.METRICS_ALLOW_DEFAULT)
 
     def finalise(self, instance_dir: Path) -> None:
@@ -171,6 +204,9 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(
             self.SQLALCHEMY_DATABASE_URI, self.DB_STATEMENT_TIMEOUT_MS
         )
+
+
+RATE_LIMIT_SETTINGS = tuple(name for name in vars(Config) if name.startswith("RATE_LIMIT_"))
 
 
 class DevelopmentConfig(Config):

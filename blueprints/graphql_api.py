@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import BadRequest
 
-from extensions import db, redis_client
 from graphql_runtime.executor import graphql_runtime
 from graphql_runtime.resolvers.context import RequestContext
 from sessions.extension import current_session
@@ -20,12 +19,7 @@ bp = Blueprint("graphql_api", __name__)
 def execute_operation() -> Response:
     """Run one GraphQL operation sent as a JSON object."""
     data = read_operation()
-    context = RequestContext(
-        request=request,
-        session=current_session(),
-        db=db.session,
-        redis=redis_client.client,
-    )
+    context = RequestContext(request=request, session=current_session())
     outcome = graphql_runtime.executor.execute(data, context)
     return json_response(outcome.body, outcome.status, outcome.headers)
 

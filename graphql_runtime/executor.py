@@ -65,7 +65,9 @@ class Outcome:
 @cache
 def build_schema(schema_path: str = SCHEMA_PATH) -> GraphQLSchema:
     """The executable schema: the SDL file bound to the resolvers (built once per process)."""
-    return make_executable_schema(load_schema_from_path(schema_path), *bindables)
+    return make_executable_schema(
+        load_schema_from_path(schema_path), *bindables, convert_names_case=True
+    )
 
 
 class QueryExecutor:

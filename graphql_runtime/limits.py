@@ -46,7 +46,7 @@ class _DepthMeter:
     def _selection(self, selection: SelectionNode) -> int:
         if isinstance(selection, FieldNode):
             if selection.name.value.startswith("__"):
-                return 0
+                return 0  # introspection fields do not count
             return 1 + self.depth(selection.selection_set)
         if isinstance(selection, InlineFragmentNode):
             return self.depth(selection.selection_set)
@@ -62,13 +62,6 @@ class _DepthMeter:
         self.known[name] = self.depth(self.fragments[name].selection_set)
         self.open.discard(name)
         return self.known[name]
-
-
-def selection_depth(
-    selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode]
-) -> int:
-    """How deeply fields nest below this selection set (introspection fields not counted)."""
-    return _DepthMeter(fragments).depth(selection_set)
 
 
 def depth_limit_rule(max_depth: int) -> type[ASTValidationRule]:

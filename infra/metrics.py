@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from threading import Lock
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.exposition import choose_encoder
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -85,8 +85,6 @@ def exposition(accept: str) -> tuple[bytes, str]:
 def _registry() -> CollectorRegistry:
     path = os.environ.get(MULTIPROC_DIR)
     if not path:
-        from prometheus_client import REGISTRY
-
         return REGISTRY
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=path)

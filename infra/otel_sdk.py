@@ -60,7 +60,9 @@ def _exporter(name: str) -> SpanExporter | None:
         return None
     if name == "console":
         return ConsoleSpanExporter()
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415 - only when used
+        OTLPSpanExporter,
+    )
 
     return OTLPSpanExporter()  # endpoint, headers, timeout from OTEL_EXPORTER_OTLP_*
 

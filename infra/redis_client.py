@@ -92,7 +92,7 @@ class _OwnedRedislite(RedisliteRedis):
             super()._cleanup(sys_modules)
 
 
-class RedisClient:
+class RedisExtension:
     """Flask extension owning the app's Redis client (REDIS_URL, else the embedded server)."""
 
     def init_app(self, app: Flask) -> None:

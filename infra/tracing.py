@@ -35,7 +35,7 @@ def init_app(app: Flask, engine: Engine, env: Mapping[str, str] | None = None) -
     global _tracer  # noqa: PLW0603 - the tracer provider is process-wide by nature
     if not enabled(os.environ if env is None else env):
         return
-    from infra import otel_sdk
+    from infra import otel_sdk  # noqa: PLC0415 - the SDK is imported only when tracing is on
 
     _tracer = otel_sdk.instrument(app, engine)
 
@@ -52,7 +52,7 @@ def stop() -> None:
     global _tracer  # noqa: PLW0603
     if _tracer is None:
         return
-    from infra import otel_sdk
+    from infra import otel_sdk  # noqa: PLC0415 - as in init_app
 
     otel_sdk.uninstrument()
     _tracer = None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 import redis
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -35,18 +37,30 @@ CREATE_POST = (
 
 
 class GraphQLClient:
-    """Posts GraphQL operations as JSON through a Flask test client."""
+    """Posts GraphQL operations as JSON through a Flask test client.
+
+    A response with top-level ``errors`` fails the test, unless the call says
+    ``expect_errors=True``: an error nobody asserts on must not pass unseen.
+    """
 
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
 
-    def post(self, query: str, **variables: Any) -> TestResponse:
+    def post(self, query: str, *, expect_errors: bool = False, **variables: Any) -> TestResponse:
         """The raw response to an operation."""
-        return self.client.post("/graphql", json={"query": query, "variables": variables})
+        response = self.client.post("/graphql", json={"query": query, "variables": variables})
+        body = response.get_json(silent=True)
+        if not expect_errors and isinstance(body, dict) and body.get("errors"):
+            pytest.fail(
+                f"unexpected GraphQL errors (HTTP {response.status_code}): {body['errors']}"
+            )
+        return response
 
-    def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
+    def __call__(
+        self, query: str, *, expect_errors: bool = False, **variables: Any
+    ) -> dict[str, Any]:
         """The JSON body of the response to an operation."""
-        body: dict[str, Any] = self.post(query, **variables).get_json()
+        body: dict[str, Any] = self.post(query, expect_errors=expect_errors, **variables).get_json()
         return body
 
     def register(self, username: str = "alice", password: str = "correct horse") -> dict[str, Any]:
@@ -77,19 +91,22 @@ def set_cookies(response: TestResponse) -> list[str]:
     return response.headers.getlist("Set-Cookie")
 
 
-def _command_calls(server: redis.Redis) -> dict[str, int]:
-    stats = server.info("commandstats")
-    return {name: value["calls"] for name, value in stats.items()}
-
-
 @contextmanager
 def count_redis_commands(server: redis.Redis) -> Iterator[dict[str, int]]:
-    """Count the commands Redis executes inside the block (INFO itself excluded)."""
+    """Count the commands Redis executes on ``server``'s database inside the block.
+
+    Read from MONITOR, which names each command's database: INFO commandstats counts the
+    whole server, where other test runs may be busy on other databases.
+    """
+    database = server.connection_pool.connection_kwargs.get("db", 0)
+    end = f"count-redis-commands-end-{secrets.token_hex(4)}"
     counts: dict[str, int] = {}
-    before = _command_calls(server)
-    yield counts
-    after = _command_calls(server)
-    for name, calls in after.items():
-        delta = calls - before.get(name, 0)
-        if delta and name != "cmdstat_info":
-            counts[name.removeprefix("cmdstat_")] = delta
+    # Connected now, so its handshake (SELECT ...) is not among the commands counted.
+    signal = redis.Redis(connection_pool=server.connection_pool, single_connection_client=True)
+    with signal, server.monitor() as monitor:
+        yield counts
+        signal.echo(end)  # the last command the monitor shows for this block
+        while (seen := monitor.next_command())["command"] != f"ECHO {end}":
+            if seen["db"] == database:
+                name = seen["command"].partition(" ")[0].lower()
+                counts[name] = counts.get(name, 0) + 1

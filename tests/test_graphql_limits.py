@@ -31,7 +31,7 @@ def refused(app: Flask, client: GraphQLClient, query: str, **variables: Any) -> 
     """Send ``query``; assert it was refused fast as a JSON 4xx with no SQL sent."""
     with count_sql(app) as statements:
         started = time.perf_counter()
-        response = client.post(query, **variables)
+        response = client.post(query, expect_errors=True, **variables)
         elapsed = time.perf_counter() - started
     assert response.status_code in (400, 413), response.get_data(as_text=True)[:300]
     assert response.is_json
@@ -183,7 +183,7 @@ def test_document_cache_is_per_app_so_limits_are_per_app(app_factory: Callable[.
     loose = GraphQLClient(app_factory(GRAPHQL_MAX_ALIASES=5).test_client())
     query = aliases(3, "hello")
     assert loose(query)["data"]["a2"] == "hello world"
-    assert strict.post(query).status_code == 400
+    assert strict.post(query, expect_errors=True).status_code == 400
     assert loose(query)["data"]["a2"] == "hello world"
 
 
@@ -211,7 +211,7 @@ def production(app_factory: Callable[..., Flask]) -> GraphQLClient:
     ],
 )
 def test_introspection_is_refused_in_production(production: GraphQLClient, query: str) -> None:
-    response = production.post(query)
+    response = production.post(query, expect_errors=True)
     assert response.status_code == 400
     messages = [e["message"] for e in response.get_json()["errors"]]
     assert any("introspection has been disabled" in m for m in messages), messages
@@ -260,7 +260,7 @@ TYPOS = [
 def test_suggestions_help_in_development(
     gql, query: str, variables: dict[str, Any], named: str
 ) -> None:
-    response = gql.post(query, **variables)
+    response = gql.post(query, expect_errors=True, **variables)
     assert response.status_code == 400
     assert any(f"Did you mean {named}" in e["message"] for e in response.get_json()["errors"])
 
@@ -269,7 +269,7 @@ def test_suggestions_help_in_development(
 def test_no_suggestions_in_production(
     production, query: str, variables: dict[str, Any], named: str
 ) -> None:
-    response = production.post(query, **variables)
+    response = production.post(query, expect_errors=True, **variables)
     assert response.status_code == 400
     text = response.get_data(as_text=True)
     assert "Did you mean" not in text

@@ -71,7 +71,7 @@ def test_env_files_configure_the_server_and_production_binds_all_interfaces(
     listening = {
         c.laddr.ip
         for c in psutil.net_connections(kind="tcp")
-        if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+        if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
     }
     assert listening == {"0.0.0.0"}
     client = HttpClient(f"http://127.0.0.1:{port}")

@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from infra import tracing
+from infra import otel_sdk, tracing
 from infra.logs import ACCESS_LOGGER, JsonFormatter
 from tests.helpers import REGISTER
 
@@ -97,3 +98,11 @@ def test_tracing_stays_off_without_otel_settings(app_factory, exporter, monkeypa
     exporter.clear()
     assert app.test_client().post("/graphql", json={"query": "{ hello }"}).status_code == 200
     assert exporter.get_finished_spans() == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("none", type(None)), ("console", ConsoleSpanExporter), ("otlp", OTLPSpanExporter)],
+)
+def test_exporter_follows_otel_traces_exporter(name: str, kind: type) -> None:
+    assert isinstance(otel_sdk._exporter(name), kind)
