@@ -31,6 +31,8 @@ COUNTERS: dict[str, Counter] = {
     "document_cache": Counter(
         "graphql_document_cache", "GraphQL document cache lookups", ["outcome"]
     ),
+    # for graphql_runtime/persisted.py: outcome = hit (known hash), miss (not found, the
+    # client resends the text), registered (text stored under its hash), refused
     "persisted_query": Counter(
         "graphql_persisted_queries", "Persisted-query lookups by outcome", ["outcome"]
     ),

@@ -81,6 +81,18 @@ def test_a_request_is_one_trace_continued_from_the_client(traced_app, exporter, 
     assert json.loads(JsonFormatter().format(access))["traceId"] == TRACE_ID
 
 
+def test_log_lines_of_a_request_carry_its_trace_id(app_factory, exporter, monkeypatch, caplog):
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
+    client = app_factory(REDIS_URL="redis://127.0.0.1:1/0").test_client()  # nothing there
+    client.set_cookie("qid", "A" * 22)
+    with caplog.at_level(logging.WARNING):
+        response = client.get("/me", headers={"traceparent": TRACEPARENT})
+    assert response.status_code == 503
+    [outage] = [r for r in caplog.records if "backing service unavailable" in r.getMessage()]
+    assert json.loads(JsonFormatter().format(outage))["traceId"] == TRACE_ID
+    assert "traceId" not in json.loads(JsonFormatter().format(logging.makeLogRecord({})))
+
+
 def test_anonymous_queries_are_named_so(traced_app, exporter) -> None:
     response = traced_app.test_client().post(
         "/graphql", json={"query": "{ hello }"}, headers={"traceparent": TRACEPARENT}
