@@ -65,12 +65,12 @@ def build_server() -> AbstractServer[Any]:
 
 def main() -> None:
     """Check, migrate, then serve until SIGTERM or SIGINT."""
-    metrics_dir = prepare_metrics_dir()  # here, not at import: spawned workers import this
+    prepare_metrics_dir()  # here, not at import: spawned workers import this module
     try:
         prepare()
         build_server().serve()
     finally:
-        remove_metrics_dir(metrics_dir)
+        remove_metrics_dir()
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from serving import (
 )
 
 load_env_files()  # first: every setting below may come from .env
-METRICS_DIR = prepare_metrics_dir()  # before workers start (this file runs in the master only)
+prepare_metrics_dir()  # before workers start (this file runs in the master only)
 bind = bind_address("GUNICORN_BIND")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Measured per core with bench/ (see bench/RESULTS.md), one worker, wrk -c16:
@@ -57,4 +57,4 @@ def child_exit(server: Any, worker: Any) -> None:
 
 def on_exit(server: Any) -> None:
     """In the master, at shutdown: remove the metrics directory it made."""
-    remove_metrics_dir(METRICS_DIR)
+    remove_metrics_dir()

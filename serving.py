@@ -17,6 +17,8 @@ from dotenv import load_dotenv
 from config import CONFIGS, Config, ConfigError
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+PREPARED_BY = "SEED_METRICS_MASTER"  # the pid of the master that prepared the directory
+MADE_DIR = "SEED_METRICS_TEMP_DIR"  # set when that master made it (and removes it at exit)
 
 
 def load_env_files(directory: Path | None = None) -> None:
@@ -40,27 +42,30 @@ def bind_address(variable: str) -> str:
     return os.environ.get(variable) or f"{host}:{os.environ.get('PORT', '4000')}"
 
 
-def prepare_metrics_dir() -> str | None:
-    """Give this instance's workers an empty shared metrics directory; returns one it made.
+def prepare_metrics_dir() -> None:
+    """Give this instance's workers an empty shared metrics directory, once per master.
 
     Before any worker starts and before ``prometheus_client`` is imported: the library picks
     its multiprocess mode at import. An operator's ``PROMETHEUS_MULTIPROC_DIR`` is emptied
     (stale files would add a previous run's counts); otherwise a private temporary
-    directory is made, for ``remove_metrics_dir`` to remove at exit.
+    directory is made, for ``remove_metrics_dir`` to remove at exit. gunicorn reads its
+    settings again on SIGHUP: the same master then keeps the directory and the counts.
     """
+    if os.environ.get(PREPARED_BY) == str(os.getpid()):
+        return
+    os.environ[PREPARED_BY] = str(os.getpid())
     given = os.environ.get(MULTIPROC_DIR)
     if given:
         for stale in Path(given).glob("*.db"):
             stale.unlink()
-        return None
-    made = tempfile.mkdtemp(prefix="seed-metrics-")
-    os.environ[MULTIPROC_DIR] = made
-    return made
+        return
+    os.environ[MULTIPROC_DIR] = os.environ[MADE_DIR] = tempfile.mkdtemp(prefix="seed-metrics-")
 
 
-def remove_metrics_dir(made: str | None) -> None:
-    """Remove the directory ``prepare_metrics_dir`` made, if it made one."""
-    if made:
+def remove_metrics_dir() -> None:
+    """At the master's exit: remove the directory ``prepare_metrics_dir`` made, if it did."""
+    made = os.environ.get(MADE_DIR)
+    if made and os.environ.get(PREPARED_BY) == str(os.getpid()):
         shutil.rmtree(made, ignore_errors=True)
 
 

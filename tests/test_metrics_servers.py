@@ -12,7 +12,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import LOGIN, REGISTER
-from tests.support import HttpClient, app_env, app_server, wait_for_replacement
+from tests.support import (
+    HttpClient,
+    app_env,
+    app_server,
+    wait_for,
+    wait_for_replacement,
+    worker_pids,
+)
 
 pytestmark = pytest.mark.timeout(120)
 HELLO = "query Hello { hello }"
@@ -110,3 +117,18 @@ def test_server_makes_and_removes_its_own_metrics_directory(
         hello = {"operation": "Hello", "type": "query", "status": "200"}
         assert value(samples, "graphql_operation_duration_seconds_count", **hello) == 4
     assert not made[0].exists()
+
+
+def test_counts_survive_a_sighup_reload(tmp_path: Path, redis_url: str) -> None:
+    env = app_env(tmp_path, f"sqlite:///{tmp_path / 'app.sqlite'}", redis_url, TMPDIR=str(tmp_path))
+    with app_server("gunicorn", env, tmp_path, drop=("PROMETHEUS_MULTIPROC_DIR",)) as server:
+        old = server.workers(2)
+        for _ in range(5):
+            assert HttpClient(server.base_url).graphql(HELLO)[0] == 200
+        os.kill(server.process.pid, signal.SIGHUP)  # gunicorn re-reads gunicorn.conf.py
+        wait_for("new workers", lambda: not set(old) & set(worker_pids(server.process.pid, 2)))
+        samples = scrape(server.base_url)
+        hello = {"operation": "Hello", "type": "query", "status": "200"}
+        assert value(samples, "graphql_operation_duration_seconds_count", **hello) == 5
+        assert len(list(tmp_path.glob("seed-metrics-*"))) == 1
+    assert not list(tmp_path.glob("seed-metrics-*"))

@@ -118,3 +118,11 @@ def test_tracing_stays_off_without_otel_settings(app_factory, exporter, monkeypa
 )
 def test_exporter_follows_otel_traces_exporter(name: str, kind: type) -> None:
     assert isinstance(otel_sdk._exporter(name), kind)
+
+
+def test_provider_from_the_environment_names_the_service(monkeypatch) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    provider = otel_sdk._provider_from_env()
+    assert provider.resource.attributes["service.name"] == "seed-service"
+    provider.shutdown()
