@@ -97,3 +97,19 @@ def test_bind_address(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expe
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert bind_address("GUNICORN_BIND") == expected
+
+
+def test_the_flask_command_reads_env_files_too(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("APP_ENV=staging\n")  # no such environment: refused
+    env = {k: v for k, v in os.environ.items() if k not in SET_BY_TESTS}
+    flask = str(Path(sys.executable).parent / "flask")
+    result = subprocess.run(
+        [flask, "--app", "wsgi", "routes"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(PROJECT_DIR), "INSTANCE_PATH": str(tmp_path)},
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "APP_ENV must be one of development, production, got 'staging'" in result.stderr.decode()
