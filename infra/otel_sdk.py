@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Flask
+from flask import Flask, request
 from opentelemetry import trace
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from opentelemetry.instrumentation.redis import RedisInstrumentor
@@ -19,6 +19,8 @@ from opentelemetry.sdk.trace.export import (
 )
 from sqlalchemy.engine import Engine
 
+from infra.tracing import TRACE_ID_ENVIRON
+
 SERVICE_NAME = "seed-service"
 _plain_records = logging.getLogRecordFactory()
 
@@ -28,6 +30,7 @@ def instrument(app: Flask, engine: Engine) -> trace.Tracer:
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
         trace.set_tracer_provider(_provider_from_env())
     FlaskInstrumentor().instrument_app(app)
+    app.before_request(_remember_trace_id)  # after the instrumentor's: its span is current
     if not RedisInstrumentor().is_instrumented_by_opentelemetry:
         RedisInstrumentor().instrument()
     _instrument_engine(engine)
@@ -85,3 +88,10 @@ def _record_with_trace_id(*args: object, **kwargs: object) -> logging.LogRecord:
     if context.is_valid:
         record.trace_id = format(context.trace_id, "032x")
     return record
+
+
+def _remember_trace_id() -> None:
+    """Leave the request's trace id in its environ, for lines logged after its span ended."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        request.environ[TRACE_ID_ENVIRON] = format(context.trace_id, "032x")

@@ -20,6 +20,7 @@ TRIGGERS = (
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
 )
+TRACE_ID_ENVIRON = "seed.trace_id"  # the request's trace id, for WSGI-level log lines
 _tracer: Any = None  # an opentelemetry Tracer once tracing is on in this process
 
 

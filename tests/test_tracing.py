@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from flask import request
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
@@ -55,12 +56,14 @@ def in_trace(exporter: InMemorySpanExporter) -> list[Any]:
 
 def test_a_request_is_one_trace_continued_from_the_client(traced_app, exporter, caplog) -> None:
     client = traced_app.test_client()
-    with caplog.at_level(logging.INFO, logger=ACCESS_LOGGER):
+    with client, caplog.at_level(logging.INFO, logger=ACCESS_LOGGER):  # keeps the request
         response = client.post(
             "/graphql",
             json={"query": REGISTER, "variables": {"username": "alice", "password": "pw pw pw"}},
             headers={"traceparent": TRACEPARENT},
         )
+        # for lines logged outside the span, at the WSGI level
+        assert request.environ[tracing.TRACE_ID_ENVIRON] == TRACE_ID
     assert response.status_code == 200 and response.get_json()["data"]["register"]["user"]
     spans = in_trace(exporter)
     [server] = [s for s in spans if s.kind is SpanKind.SERVER]
