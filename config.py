@@ -95,7 +95,8 @@ class Config:
     GRAPHQL_MAX_TOKENS = 2000
     GRAPHQL_MAX_DEPTH = 10
     GRAPHQL_MAX_ALIASES = 30
-    GRAPHQL_DOCUMENT_CACHE_SIZE = 512
+    GRAPHQL_DOCUMENT_CACHE_SIZE = 512  # entries
+    GRAPHQL_DOCUMENT_CACHE_BYTES = 16 * 1024 * 1024  # per process, estimated per entry
 
     POSTS_MAX_LIMIT = 100
     # attempts/seconds; per account counts failures, per IP counts every attempt
