@@ -92,7 +92,11 @@ class Config:
     GRAPHQL_EXPLORER = True
     GRAPHQL_INTROSPECTION = True
     GRAPHQL_SUGGESTIONS = True
-    GRAPHQL_MAX_TOKENS = 2000
+    # Bounds on one document, sized so that the worst document within them costs about
+    # 10 ms of CPU to lex, parse and validate (bench/documents.py measures it).
+    GRAPHQL_MAX_LENGTH = 8192  # characters, refused before the lexer runs
+    GRAPHQL_MAX_TOKENS = 400
+    GRAPHQL_MAX_SELECTIONS = 80  # fields, fragment spreads and inline fragments, as written
     GRAPHQL_MAX_DEPTH = 10
     GRAPHQL_MAX_ALIASES = 30
     GRAPHQL_DOCUMENT_CACHE_SIZE = 512  # entries

@@ -26,7 +26,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from config import PROJECT_DIR
 from graphql_runtime.document_cache import DocumentCache, entry_size
-from graphql_runtime.limits import SensitiveFieldOnceRule, alias_limit_rule, depth_limit_rule
+from graphql_runtime.limits import SensitiveFieldOnceRule, depth_limit_rule, size_errors
 from graphql_runtime.resolvers import bindables
 from services.errors import (
     InvalidInput,
@@ -75,22 +75,28 @@ class QueryExecutor:
     def __init__(self, app: Flask, schema: GraphQLSchema) -> None:
         config = app.config
         self.schema = schema
+        self.max_length: int = config["GRAPHQL_MAX_LENGTH"]
         self.max_tokens: int = config["GRAPHQL_MAX_TOKENS"]
+        self.max_selections: int = config["GRAPHQL_MAX_SELECTIONS"]
+        self.max_aliases: int = config["GRAPHQL_MAX_ALIASES"]
         self.suggestions: bool = config["GRAPHQL_SUGGESTIONS"]
         self.rules = (
             *specified_rules,
             depth_limit_rule(config["GRAPHQL_MAX_DEPTH"]),
-            alias_limit_rule(config["GRAPHQL_MAX_ALIASES"]),
             SensitiveFieldOnceRule,
         )
         if not config["GRAPHQL_INTROSPECTION"]:
             self.rules = (*self.rules, NoSchemaIntrospectionCustomRule)
+        too_long = GraphQLError(f"Query is longer than {self.max_length} characters.")
+        self.too_long = Prepared(None, [self.format_error(too_long)])
         self.cache: DocumentCache[Prepared] = DocumentCache(
             config["GRAPHQL_DOCUMENT_CACHE_SIZE"], config["GRAPHQL_DOCUMENT_CACHE_BYTES"]
         )
 
     def prepare(self, query: str) -> Prepared:
         """Parse and validate a query once; later calls with the same text are a lookup."""
+        if len(query) > self.max_length:  # refused before the lexer reads it, and not cached
+            return self.too_long
         prepared = self.cache.get(query)
         if prepared is None:
             prepared = self._parse_and_validate(query)
@@ -103,8 +109,10 @@ class QueryExecutor:
             document = parse(query, max_tokens=self.max_tokens)
         except GraphQLError as error:
             return Prepared(None, [self.format_error(error)])
-        hide = not self.suggestions
-        errors = validate(self.schema, document, self.rules, hide_suggestions=hide)
+        errors = size_errors(document, self.max_selections, self.max_aliases)
+        if not errors:  # full validation only for documents within the cheap bounds
+            hide = not self.suggestions
+            errors = validate(self.schema, document, self.rules, hide_suggestions=hide)
         if errors:
             return Prepared(None, [self.format_error(error) for error in errors])
         return Prepared(document)

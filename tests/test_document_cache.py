@@ -96,3 +96,11 @@ def test_refusals_are_cached_as_formatted_errors_only(app: Flask) -> None:
             prepared = executor.prepare(query)
             assert json_only(prepared.errors), prepared.errors
             assert executor.prepare(query) is prepared  # a repeat is a lookup
+
+
+def test_over_long_documents_are_refused_without_being_cached(app: Flask, gql) -> None:
+    query = "{ hello }" + " " * app.config["GRAPHQL_MAX_LENGTH"]
+    response = gql.post(query)
+    assert response.status_code == 400
+    assert response.get_json()["errors"][0]["message"].startswith("Query is longer than 8192")
+    assert len(app.extensions["graphql"].cache) == 0
