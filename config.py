@@ -146,6 +146,8 @@ class Config:
         self.ARGON2_TIME_COST = _env_int(env, "ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_COST = _env_int(env, "ARGON2_MEMORY_COST", 64 * 1024)  # KiB
         self.ARGON2_PARALLELISM = _env_int(env, "ARGON2_PARALLELISM", 4)
+        # compiled execution plans for cached queries (graphql_runtime/plans); 0 turns them off
+        self.GRAPHQL_EXECUTION_PLANS = _env_int(env, "GRAPHQL_EXECUTION_PLANS", 1) != 0
 
     def finalise(self, instance_dir: Path) -> None:
         """Fill in what depends on the environment kind; raise ConfigError if unusable."""
