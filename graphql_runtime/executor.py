@@ -28,6 +28,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from config import PROJECT_DIR
 from graphql_runtime.limits import SensitiveFieldOnceRule, alias_limit_rule, depth_limit_rule
+from graphql_runtime.plans import DocumentPlans, PlanStats
 from graphql_runtime.resolvers import bindables
 from services.errors import (
     InvalidInput,
@@ -48,6 +49,7 @@ class Prepared:
 
     document: DocumentNode | None
     errors: list[GraphQLError] = field(default_factory=list)
+    plans: DocumentPlans | None = None  # compiled on first execution (graphql_runtime/plans)
 
 
 @dataclass
@@ -84,6 +86,8 @@ class QueryExecutor:
             self.rules = (*self.rules, NoSchemaIntrospectionCustomRule)
         self._cache: OrderedDict[str, Prepared] = OrderedDict()
         self._lock = Lock()
+        self.execution_plans: bool = config["GRAPHQL_EXECUTION_PLANS"]
+        self.plan_stats = PlanStats()
 
     def prepare(self, query: str) -> Prepared:
         """Parse and validate a query once; later calls with the same text are a lookup."""
@@ -124,18 +128,36 @@ class QueryExecutor:
             validate_operation_is_not_subscription(prepared.document, operation_name)
         except GraphQLError as error:
             return Outcome({"errors": [self.format_error(error)]}, 400)
-        result = execute_sync(
-            self.schema,
-            prepared.document,
-            context_value=context,
-            variable_values=data.get("variables"),
-            operation_name=operation_name,
-            hide_suggestions=not self.suggestions,
-        )
+        result = self._planned(prepared, data.get("variables"), operation_name, context)
+        if result is None:
+            result = execute_sync(
+                self.schema,
+                prepared.document,
+                context_value=context,
+                variable_values=data.get("variables"),
+                operation_name=operation_name,
+                hide_suggestions=not self.suggestions,
+            )
         body = self._body(result)
         if _is_request_error(body):
             del body["data"]  # as the spec asks when execution never started
         return _outcome(body)
+
+    def _planned(
+        self,
+        prepared: Prepared,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        context: Any,
+    ) -> ExecutionResult | None:
+        """The result from the document's compiled plan; None when off or not covered."""
+        if not self.execution_plans or prepared.document is None:
+            return None
+        if prepared.plans is None:
+            prepared.plans = DocumentPlans(self.schema, prepared.document, not self.suggestions)
+        result = prepared.plans.execute(operation_name, variables, context)
+        self.plan_stats.count(result is not None)
+        return result
 
     def _body(self, result: ExecutionResult) -> dict[str, Any]:
         body: dict[str, Any] = {"data": result.data}
