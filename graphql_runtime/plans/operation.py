@@ -108,6 +108,10 @@ class DocumentPlans:
         assert isinstance(plan, OperationPlan)
         return plan.execute(variables, context)
 
+    def operations(self) -> list[OperationPlan]:
+        """The operation plans compiled so far."""
+        return [plan for plan in self._operations.values() if plan is not None]
+
     def _plan(self, operation_name: str | None) -> OperationPlan | None:
         operation = _select(self.document, operation_name)
         if operation is None or operation.operation != OperationType.QUERY:
