@@ -30,6 +30,7 @@ from graphql.pyutils import Path
 
 from graphql_runtime.plans import completion
 from graphql_runtime.plans.runner import (
+    MAPPINGS,
     FieldRunner,
     FieldSet,
     OperationContext,
@@ -109,7 +110,8 @@ class Compiler:
     def leaf(self, type_: GraphQLOutputType, message: str) -> completion.LeafCompleter:
         """The completer of a (possibly non-null) scalar or enum."""
         if isinstance(type_, GraphQLNonNull):
-            return completion.non_null_leaf(self.leaf(type_.of_type, message), message)
+            assert is_leaf_type(type_.of_type)
+            return completion.leaf_value(type_.of_type, message)
         assert is_leaf_type(type_)
         return completion.leaf_value(type_)
 
@@ -210,7 +212,10 @@ def default_leaf_runner(spec: FieldSpec, complete: completion.LeafCompleter) -> 
     def run(source: Any, parent_path: Path | None, state: Run) -> Any:
         try:
             args = bind(state)
-            value = source.get(name) if is_mapping(source) else getattr(source, name, None)
+            mapping = MAPPINGS.get(type(source))
+            if mapping is None:
+                mapping = is_mapping(source)
+            value = source.get(name) if mapping else getattr(source, name, None)
             if callable(value):
                 value = value(make_info(head, Path(parent_path, key, type_name), state), **args)
             return complete(value)

@@ -28,8 +28,9 @@ LeafCompleter = Callable[[Any], Any]
 MIN_INT, MAX_INT = -(2**31), 2**31 - 1
 
 
-def leaf_value(leaf: GraphQLLeafType) -> LeafCompleter:
-    """Coerce a scalar or enum result; exact built-in types skip the coercer's checks."""
+def leaf_value(leaf: GraphQLLeafType, null_message: str | None = None) -> LeafCompleter:
+    """Coerce a scalar or enum result (``null_message``: non-null, null is an error);
+    results of exactly the built-in types skip the coercer, which returns them unchanged."""
     coerce = leaf.coerce_output_value
     fast: type | None = None
     if coerce is GraphQLString.coerce_output_value:
@@ -45,6 +46,8 @@ def leaf_value(leaf: GraphQLLeafType) -> LeafCompleter:
         if isinstance(result, Exception):
             raise result
         if result is None or result is Undefined:
+            if null_message is not None:
+                raise TypeError(null_message)
             return None
         coerced = coerce(result)
         if coerced is Undefined or coerced is None:
@@ -53,18 +56,6 @@ def leaf_value(leaf: GraphQLLeafType) -> LeafCompleter:
                 f" to return non-nullable value, returned: {inspect(coerced)}"
             )
         return coerced
-
-    return complete
-
-
-def non_null_leaf(inner: LeafCompleter, message: str) -> LeafCompleter:
-    """A non-null leaf: null (or a failed coercion to null) is a field error."""
-
-    def complete(result: Any) -> Any:
-        completed = inner(result)
-        if completed is None:
-            raise TypeError(message)
-        return completed
 
     return complete
 

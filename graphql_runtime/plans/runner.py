@@ -118,13 +118,13 @@ def execute_root(fields: FieldSet, run: Run) -> ExecutionResult:
     return ExecutionResult(data, run.errors or None)
 
 
-_MAPPINGS: dict[type, bool] = {}
+MAPPINGS: dict[type, bool] = {}
 
 
 def is_mapping(value: Any) -> bool:
     """isinstance(value, Mapping), memoised per type (the ABC check is the slow part)."""
     kind = type(value)
-    known = _MAPPINGS.get(kind)
+    known = MAPPINGS.get(kind)
     if known is None:
-        known = _MAPPINGS[kind] = isinstance(value, Mapping)
+        known = MAPPINGS[kind] = isinstance(value, Mapping)
     return known
