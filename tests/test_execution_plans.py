@@ -37,6 +37,7 @@ from tests.helpers import CREATE_POST, GraphQLClient, cookie_value
 from tests.side_effects import GENEROUS_RATE_LIMITS, count_sql
 
 TESTS = Path(__file__).parent
+BENCH = TESTS.parent / "bench"  # the benchmark's workloads too
 # generated documents per run, per database (PLANS_EXAMPLES overrides SQLite's, for a quick run)
 GENERATED = {"sqlite": int(os.environ.get("PLANS_EXAMPLES", "2000")), "postgresql": 300}
 
@@ -201,9 +202,9 @@ def test_generated_queries_answer_exactly_as_graphql_core(pair: Pair, database_u
 
 
 def suite_queries() -> list[str]:
-    """Every string in the test suite that is a GraphQL document of query operations only."""
+    """Every string in the tests (and bench) that is a document of query operations only."""
     found: dict[str, None] = {}
-    for path in sorted(TESTS.glob("*.py")):
+    for path in sorted([*TESTS.glob("*.py"), *BENCH.glob("*.py")]):
         for node in ast.walk(ast.parse(path.read_text())):
             text = node.value if isinstance(node, ast.Constant) else None
             if isinstance(text, str) and _is_query_document(text):
