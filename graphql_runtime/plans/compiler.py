@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from graphql import (
@@ -13,6 +12,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfo,
     VariableNode,
     is_leaf_type,
     is_object_type,
@@ -40,6 +40,8 @@ from graphql_runtime.plans.runner import (
     make_info,
 )
 
+Info = GraphQLResolveInfo
+new_info = tuple.__new__  # what Info._make does, without the call in between
 # Immutable argument values can be coerced once and shared by every request.
 _SHAREABLE = (str, int, float, bool, type(None))
 INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
@@ -122,20 +124,20 @@ class Compiler:
         spec: FieldSpec,
         message: str,
     ) -> completion.Completer:
-        """The completer for ``type_``, chosen once."""
+        """The completer for ``type_``, chosen once (a non-null type checks for null)."""
+        null_message = message if isinstance(type_, GraphQLNonNull) else None
         if isinstance(type_, GraphQLNonNull):
-            inner = self.completer(type_.of_type, details, spec, message)
-            return completion.non_null(inner, message)
+            type_ = type_.of_type
         if isinstance(type_, GraphQLList):
             item = self.completer(type_.of_type, details, spec, message)
             label = f"{spec.parent}.{spec.name}"
             item_non_null = isinstance(type_.of_type, GraphQLNonNull)
-            return completion.list_of(item, item_non_null, spec.nodes, label)
+            return completion.list_of(item, item_non_null, spec.nodes, label, null_message)
         if is_leaf_type(type_):
-            return completion.leaf(completion.leaf_value(type_))
+            return completion.leaf(completion.leaf_value(type_, null_message))
         if not is_object_type(type_) or type_.is_type_of is not None:
             raise Unsupported(f"abstract type or is_type_of: {type_}")
-        return completion.object_of(self.subfields(type_, details))
+        return completion.object_of(self.subfields(type_, details), null_message)
 
     def subfields(self, type_: GraphQLObjectType, details: FieldDetailsList) -> FieldSet:
         """The field set selected on an object, collected as graphql-core collects it."""
@@ -180,15 +182,15 @@ class FieldSpec:
 def field_runner(spec: FieldSpec, complete: completion.Completer) -> FieldRunner:
     """A field with a resolver (or a non-leaf attribute): graphql-core's execute_field."""
     key, type_name, resolve = spec.key, spec.parent.name, spec.definition.resolve
-    bind = _binder(spec)
+    static, field, node = spec.args, spec.definition, spec.node
     non_null = isinstance(spec.definition.type, GraphQLNonNull)
     head, nodes = spec.head, spec.nodes
 
     def run(source: Any, parent_path: Path | None, state: Run) -> Any:
         path = Path(parent_path, key, type_name)
         try:
-            args = bind(state)
-            info = make_info(head, path, state)
+            args = static if static is not None else _bind(field, node, state)
+            info = new_info(Info, (*head, path, *state.tail))
             value = (
                 resolve(source, info, **args)
                 if resolve is not None
@@ -205,13 +207,13 @@ def field_runner(spec: FieldSpec, complete: completion.Completer) -> FieldRunner
 def default_leaf_runner(spec: FieldSpec, complete: completion.LeafCompleter) -> FieldRunner:
     """A scalar field read from its parent (the default resolver): no info unless callable."""
     key, type_name, name = spec.key, spec.parent.name, spec.name
-    bind = _binder(spec)
+    static, field, node = spec.args, spec.definition, spec.node
     non_null = isinstance(spec.definition.type, GraphQLNonNull)
     head, nodes = spec.head, spec.nodes
 
     def run(source: Any, parent_path: Path | None, state: Run) -> Any:
         try:
-            args = bind(state)
+            args = static if static is not None else _bind(field, node, state)
             mapping = MAPPINGS.get(type(source))
             if mapping is None:
                 mapping = is_mapping(source)
@@ -232,15 +234,9 @@ def _attribute(source: Any, name: str, info: Any, args: dict[str, Any]) -> Any:
     return value(info, **args) if callable(value) else value
 
 
-def _binder(spec: FieldSpec) -> Callable[[Run], dict[str, Any]]:
-    """The field's arguments per request: shared when literal, else coerced from variables."""
-    static = spec.args
-    if static is not None:
-        return lambda _state: static
-    field, node = spec.definition, spec.node
-    return lambda state: get_argument_values(
-        field, node, state.variables, None, state.hide_suggestions
-    )
+def _bind(field: GraphQLField, node: FieldNode, state: Run) -> dict[str, Any]:
+    """Arguments that read variables, coerced per request by graphql-core."""
+    return get_argument_values(field, node, state.variables, None, state.hide_suggestions)
 
 
 def _named(type_: GraphQLOutputType) -> Any:

@@ -1,8 +1,9 @@
 """Value completion chosen once per field: graphql-core's complete_value, unrolled by type.
 
 Each completer takes (value, path, run) and follows graphql-core's order exactly: an
-Exception value is raised, null stays null (non-null wrappers then fail), lists complete
-item by item with their own paths, leaves are coerced, objects run their field set.
+Exception value is raised, null stays null (or, for a non-null type, is the field error
+graphql-core's non-null wrapper raises), lists complete item by item with their own
+paths, leaves are coerced, objects run their field set.
 """
 
 from __future__ import annotations
@@ -65,19 +66,13 @@ def leaf(inner: LeafCompleter) -> Completer:
     return lambda result, _path, _run: inner(result)
 
 
-def non_null(inner: Completer, message: str) -> Completer:
-    """A non-null wrapper: its inner completion must not give null."""
-
-    def complete(result: Any, path: Path, run: Run) -> Any:
-        completed = inner(result, path, run)
-        if completed is None:
-            raise TypeError(message)
-        return completed
-
-    return complete
-
-
-def list_of(item: Completer, item_non_null: bool, nodes: list[FieldNode], label: str) -> Completer:
+def list_of(
+    item: Completer,
+    item_non_null: bool,
+    nodes: list[FieldNode],
+    label: str,
+    null_message: str | None,
+) -> Completer:
     """A list: each item completed at its index; item errors null the item or propagate."""
     not_iterable = f"Expected Iterable, but did not find one for field '{label}'."
 
@@ -85,6 +80,8 @@ def list_of(item: Completer, item_non_null: bool, nodes: list[FieldNode], label:
         if isinstance(result, Exception):
             raise result
         if result is None or result is Undefined:
+            if null_message is not None:
+                raise TypeError(null_message)
             return None
         if not is_iterable(result):
             raise GraphQLError(not_iterable)
@@ -102,13 +99,15 @@ def list_of(item: Completer, item_non_null: bool, nodes: list[FieldNode], label:
     return complete
 
 
-def object_of(fields: FieldSet) -> Completer:
+def object_of(fields: FieldSet, null_message: str | None) -> Completer:
     """An object type without is_type_of: its (precollected) field set on the value."""
 
     def complete(result: Any, path: Path, run: Run) -> Any:
         if isinstance(result, Exception):
             raise result
         if result is None or result is Undefined:
+            if null_message is not None:
+                raise TypeError(null_message)
             return None
         return execute_fields(fields, result, path, run)
 
