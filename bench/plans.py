@@ -2,14 +2,16 @@
 
 `python -m bench.plans` runs the product's schema (schema.graphql with the product's type
 resolvers) with the Query fields served from memory: no HTTP, no database, no Redis. Each
-case is checked to give the same result on both executors, then timed alternately in
-rounds (best of --rounds of --number executions each, in one process), and a table of µs
-per execution and the ratio is printed.
+case is checked to give the same result on both executors, then timed in alternating
+rounds of --number executions in one process. The table gives each executor's best µs
+per execution, the ratio of the bests, and the median of the per-round ratios (rounds run
+back to back, so a busy machine's drift disturbs that one least).
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import timeit
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -91,30 +93,38 @@ def executors(schema: GraphQLSchema, query: str) -> tuple[Callable[[], Execution
     return core, plan
 
 
-def best_us(run: Callable[[], Any], number: int, rounds: int) -> float:
-    """Best µs per execution over ``rounds`` of ``number`` executions."""
-    return min(timeit.repeat(run, number=number, repeat=rounds)) / number * 1e6
+def us_per_run(run: Callable[[], Any], number: int) -> float:
+    """µs per execution over ``number`` executions."""
+    return timeit.timeit(run, number=number) / number * 1e6
+
+
+def measure(core: Callable[[], Any], plan: Callable[[], Any], args: Any) -> tuple[float, ...]:
+    """Best µs of each, and the median of the ratios of rounds run back to back."""
+    core_us, plan_us, ratios = [], [], []
+    for _ in range(args.rounds):  # alternate, so drift of the machine hits both alike
+        core_us.append(us_per_run(core, args.number))
+        plan_us.append(us_per_run(plan, args.number))
+        ratios.append(core_us[-1] / plan_us[-1])
+    return min(core_us), min(plan_us), statistics.median(ratios)
 
 
 def main() -> None:
     """Print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--number", type=int, default=300, help="executions per round")
-    parser.add_argument("--rounds", type=int, default=7, help="rounds; the best counts")
+    parser.add_argument("--rounds", type=int, default=11, help="rounds of each, alternating")
     args = parser.parse_args()
     schema = memory_schema()
-    print("| document | graphql-core µs | plan µs | plan speed-up |")
-    print("|---|---|---|---|")
+    print("| document | graphql-core µs | plan µs | speed-up (bests) | speed-up (median) |")
+    print("|---|---|---|---|---|")
     for label, query in CASES:
         core, plan = executors(schema, query)
         expected, got = core(), plan()
         assert (got.data, got.errors) == (expected.data, expected.errors), label
         assert list(str(got.data)) == list(str(expected.data)), label  # key order too
-        core_us = plan_us = float("inf")
-        for _ in range(args.rounds):  # alternate, so drift of the machine hits both
-            core_us = min(core_us, best_us(core, args.number, 1))
-            plan_us = min(plan_us, best_us(plan, args.number, 1))
-        print(f"| {label} | {core_us:.1f} | {plan_us:.1f} | {core_us / plan_us:.2f}x |")
+        core_us, plan_us, ratio = measure(core, plan, args)
+        best = core_us / plan_us
+        print(f"| {label} | {core_us:.1f} | {plan_us:.1f} | {best:.2f}x | {ratio:.2f}x |")
 
 
 if __name__ == "__main__":
