@@ -28,7 +28,7 @@ from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from hypothesis import HealthCheck, given, settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from config import Config
+from config import Config, ProductionConfig
 from graphql_runtime.executor import QueryExecutor, build_schema
 from services import accounts, posts, user_sessions
 from services.errors import NotAuthenticated, NotAuthorized
@@ -172,9 +172,8 @@ WHO = ("anonymous", "member")
 FAULT_CYCLE = list(FAULTS)  # a fault only bites documents that reach its service
 
 
-@pytest.mark.timeout(600)
-def test_generated_queries_answer_exactly_as_graphql_core(pair: Pair, database_url: str) -> None:
-    examples = GENERATED["sqlite" if database_url.startswith("sqlite") else "postgresql"]
+def run_generated(pair: Pair, examples: int, who: tuple[str, ...]) -> Counter[str]:
+    """Compare ``examples`` generated documents; the outcomes seen, by status and codes."""
     schema = build_schema()
     turn = iter(range(10**9))
 
@@ -189,16 +188,31 @@ def test_generated_queries_answer_exactly_as_graphql_core(pair: Pair, database_u
     def run(case: Case) -> None:
         n = next(turn)  # who and which fault by turns, so each combination comes up often
         turns = len(FAULT_CYCLE)
-        check(pair, case, WHO[n // turns % 2], FAULT_CYCLE[n % turns])
+        check(pair, case, who[n // turns % len(who)], FAULT_CYCLE[n % turns])
 
     run()
-    outcomes = pair.outcomes
-    assert sum(outcomes.values()) >= examples
+    assert sum(pair.outcomes.values()) >= examples
+    return pair.outcomes
+
+
+@pytest.mark.timeout(600)
+def test_generated_queries_answer_exactly_as_graphql_core(pair: Pair, database_url: str) -> None:
+    examples = GENERATED["sqlite" if database_url.startswith("sqlite") else "postgresql"]
+    outcomes = run_generated(pair, examples, WHO)
     # not vacuous: most documents ran to data, and the error paths were all taken
     assert sum(n for key, n in outcomes.items() if key.startswith("200 True")) > examples // 3
     for code in ("UNAUTHENTICATED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "INTERNAL_SERVER_ERROR"):
         assert any(code in key for key in outcomes), (code, outcomes)
     assert any(key.startswith("400 False") for key in outcomes), outcomes
+
+
+def test_production_mode_answers_exactly_as_graphql_core(app_factory: Callable[..., Flask]) -> None:
+    """Suggestions hidden, introspection refused: the plans get hide_suggestions too."""
+    planned = app_factory(ProductionConfig, **GENEROUS_RATE_LIMITS)
+    core = app_factory(ProductionConfig, GRAPHQL_EXECUTION_PLANS=False, **GENEROUS_RATE_LIMITS)
+    clients = {"anonymous": (planned.test_client(), core.test_client())}
+    outcomes = run_generated(Pair(planned, core, clients), 150, ("anonymous",))
+    assert any(key.startswith("200 True") for key in outcomes), outcomes
 
 
 def suite_queries() -> list[str]:
