@@ -21,10 +21,10 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_object(config or load_config())
     logs.init_app(app)
     init_extensions(app)
+    request_ids.init_app(app)  # before the cross-site refusal: refusals carry an id too
     security.init_app(app)
     register_blueprints(app)
     register_error_handlers(app)
-    request_ids.init_app(app)
     register_commands(app)
     return app
 
