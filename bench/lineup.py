@@ -1,0 +1,169 @@
+"""The targets of a run: which ones, started in order, seeded, logged in."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import msgspec
+
+from bench.peer import NodePeer
+from bench.services import Postgres, PrivateRedis
+from bench.targets import PROJECT, SERVERS, Floor, Product, ServerSettings, Target, Urls
+
+PRODUCT_DB, PEER_DB = "bench_product", "bench_peer"
+SNAPSHOT_CODE = 1  # the user snapshot's key in the product's session record
+PLANS_ENV = "GRAPHQL_EXECUTION_PLANS"  # ignored by a product without execution plans
+
+
+class Lineup:
+    """Starts and stops the run's targets; knows their cookies and seeded data."""
+
+    def __init__(
+        self, args: argparse.Namespace, cpu: str | None, redis: PrivateRedis, postgres: Postgres
+    ) -> None:
+        self.args, self.cpu, self.redis, self.postgres = args, cpu, redis, postgres
+        self.servers = [s for s in SERVERS if s in args.servers.split(",")]
+        self.settings = ServerSettings.from_product(
+            args.worker_class, args.threads, args.granian_threads
+        )
+        self.targets: list[Target] = []
+        self.seed_max_id: dict[str, int] = {}  # database -> highest seeded post id
+        self.no_snapshot_cookies: dict[str, str] = {}  # per target: session formats differ
+        self.cleanup: list[Path] = []
+
+    def start(self, out: Path, plans_off: bool) -> None:
+        """Every target of the run, in an order that lets each rely on the previous ones."""
+        print("== product: database, migrations, seed through its GraphQL API", flush=True)
+        urls = Urls(self.postgres.recreate(PRODUCT_DB), self.redis.url)
+        for server in self.servers:
+            self._product(server, urls, out, kind="product", plans="1")
+        if plans_off:
+            for server in self.servers:
+                self._product(server, urls, out, kind="noplans", plans="0")
+        if self._wants_base():
+            self._start_base(urls, out)
+        if self.args.peer == "node":
+            self._start_peer(out)
+        if not self.args.no_floor:
+            self._start_floors(urls, out)
+
+    def _product(self, server: str, urls: Urls, out: Path, *, kind: str, plans: str) -> Product:
+        print(f"== {kind}@{server}", flush=True)
+        product = Product(server, self.cpu, self.settings, urls, kind=kind)
+        product.extra_env[PLANS_ENV] = plans
+        self._start_logged_in(product, out)
+        return product
+
+    def _start_logged_in(self, product: Product, out: Path) -> None:
+        first = not self.targets
+        if first:  # the first product applies the migrations, whatever its server
+            migrate(product)
+        self.targets.append(product)
+        product.start(out)
+        if first:
+            product.seed()
+            self.seed_max_id[PRODUCT_DB] = self.max_post_id(PRODUCT_DB)
+        product.cookie = product.login()  # its own session: record formats may differ
+        self.no_snapshot_cookies[product.name] = session_without_snapshot(
+            self.redis, product.cookie
+        )
+
+    def _wants_base(self) -> bool:
+        a = self.args
+        return bool(a.baseline or a.base_worker_class or a.base_threads or a.base_env)
+
+    def _start_base(self, urls: Urls, out: Path) -> None:
+        a = self.args
+        root = export_tree(a.baseline) if a.baseline else PROJECT
+        if a.baseline:
+            self.cleanup.append(root)
+        settings = ServerSettings.from_product(
+            a.base_worker_class or self.settings.worker_class,
+            a.base_threads or self.settings.threads,
+        )
+        print("== base@gunicorn", flush=True)
+        base = Product("gunicorn", self.cpu, settings, urls, kind="base", root=root)
+        base.extra_env = dict(item.split("=", 1) for item in a.base_env)
+        self._start_logged_in(base, out)
+
+    def _start_peer(self, out: Path) -> None:
+        print("== peer: build in bench/.peer, seed its database, start", flush=True)
+        peer = NodePeer(self.cpu, self.postgres, PEER_DB, self.redis.url)
+        peer.build()
+        peer.seed()
+        self.targets.append(peer)
+        peer.start(out)
+        peer.cookie = peer.login()
+        self.seed_max_id[PEER_DB] = self.max_post_id(PEER_DB)
+
+    def _start_floors(self, urls: Urls, out: Path) -> None:
+        cookie = self.product().cookie
+        for kind in ("floor", "flask"):
+            for server in self.servers:
+                print(f"== {kind}@{server}: bench/{Floor.MODULES[kind]}.py", flush=True)
+                floor = Floor(kind, server, self.cpu, self.settings, urls)
+                self.targets.append(floor)
+                floor.start(out)
+                floor.cookie = cookie
+
+    def product(self) -> Target:
+        """The first product target (its sessions serve the floors)."""
+        return next(t for t in self.targets if t.kind == "product")
+
+    def max_post_id(self, database: str) -> int:
+        """The highest post id in a database."""
+        return int(str(self.postgres.scalar(database, "SELECT max(id) FROM post")))
+
+    def all_pids(self) -> list[int]:
+        """Every server process of the run (they share the server core)."""
+        return [pid for target in self.targets for pid in target.pids()]
+
+    def stop(self, keep: bool) -> None:
+        """Stop the servers; drop the databases unless ``keep``."""
+        for target in self.targets:
+            target.stop()
+        for path in self.cleanup:
+            shutil.rmtree(path, ignore_errors=True)
+        if not keep:
+            for database in (PRODUCT_DB, PEER_DB):
+                self.postgres.drop(database)
+
+
+def migrate(product: Product) -> None:
+    """Apply the product's migrations as gunicorn's master does (Granian has no such hook)."""
+    code = "from app import create_app; from infra.database import upgrade_database; "
+    code += "upgrade_database(create_app())"
+    env = {**os.environ, **product.env()}
+    subprocess.run([sys.executable, "-c", code], cwd=product.cwd(), env=env, check=True)
+
+
+def session_without_snapshot(redis: PrivateRedis, cookie: str) -> str:
+    """A copy of a product session without its user snapshot: `me` must SELECT the user."""
+    original = cookie.split("=", 1)[1]
+    raw = redis.client.get("sess:" + original)
+    if not isinstance(raw, bytes):
+        raise RuntimeError("the product's session record is missing")
+    record = msgspec.msgpack.decode(raw)
+    if record.pop(SNAPSHOT_CODE, None) is None and record.pop("u", None) is None:  # or old name
+        print("   note: the product's session carries no user snapshot", flush=True)
+    sid = secrets.token_urlsafe(len(original) * 3 // 4)  # an id of the same length
+    redis.client.set("sess:" + sid, msgspec.msgpack.encode(record), ex=3600)
+    return "qid=" + sid
+
+
+def export_tree(ref: str) -> Path:
+    """The product's files at a git commit, in a temporary directory (for a baseline)."""
+    show = ["git", "rev-parse", "--short", ref]
+    done = subprocess.run(show, cwd=PROJECT, capture_output=True, text=True, check=True)
+    rev = done.stdout.strip()
+    root = Path(tempfile.mkdtemp(prefix=f"bench-base-{rev}-"))
+    archive = subprocess.run(["git", "archive", rev], cwd=PROJECT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
+    return root
