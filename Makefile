@@ -20,8 +20,12 @@ run: install  ## development server on 127.0.0.1:4000 (SQLite, embedded Redis)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
-serve: install  ## gunicorn, as deployed
-	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+SERVER ?= gunicorn
+SERVE_gunicorn := $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+SERVE_granian := $(BIN)/python -m granian_server
+
+serve: install  ## as deployed: gunicorn (the default), or SERVER=granian
+	$(if $(SERVE_$(SERVER)),$(SERVE_$(SERVER)),$(error SERVER must be gunicorn or granian))
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -39,7 +43,7 @@ bench: install
 	$(BIN)/python -m bench.run $(if $(PEER),--peer $(PEER))
 
 soak: install  ## ~75 s of mixed traffic while Redis restarts and workers die; audits the data
-	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+	$(BIN)/python -m bench.soak --server $(SERVER) $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

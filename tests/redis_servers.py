@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.processes import free_port
+from tests.support import free_port, wait_for
 from tests.tls import Certificate
 
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -46,17 +45,7 @@ def sentinel_command(config: Path) -> list[str]:
     return [binary, str(config)] if binary else [REDIS_SERVER, str(config), "--sentinel"]
 
 
-def wait_for(check: object, what: str, timeout: float = 20) -> None:
-    """Poll ``check()`` until it is true; TimeoutError naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():  # type: ignore[operator]
-                return
-        except (redis.RedisError, OSError):
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"{what}: not within {timeout}s")
+REDIS_DOWN = (redis.RedisError, OSError)  # while a server starts or fails over: "not yet"
 
 
 @dataclass(frozen=True)
@@ -175,7 +164,7 @@ def redis_process(
     process = subprocess.Popen(command, cwd=directory)
     server = RedisProcess(process, port, directory, security)
     try:
-        wait_for(lambda: _answers(server), f"redis on {port}", 15)
+        wait_for(f"redis on {port}", lambda: _answers(server), 15, ignore=REDIS_DOWN)
         yield server
     except Exception:
         print(server.log())
@@ -258,7 +247,9 @@ def sentinel_group(
             for i in range(3)
         ]
         group = SentinelGroup(primary, replica, sentinels)
-        wait_for(group.ready, "sentinels to discover the replica and each other", 30)
+        wait_for(
+            "sentinels to discover the replica and each other", group.ready, 30, ignore=REDIS_DOWN
+        )
         yield group
 
 
@@ -303,5 +294,5 @@ def redis_cluster(directory: Path, primaries: int = 3) -> Iterator[Cluster]:
             timeout=60,
         )
         cluster = Cluster(nodes)
-        wait_for(cluster.ok, "cluster state ok", 30)
+        wait_for("cluster state ok", cluster.ok, 30, ignore=REDIS_DOWN)
         yield cluster

@@ -43,7 +43,7 @@ from tests.faults import (
 )
 from tests.helpers import CREATE_POST, LOGIN, ME, REGISTER
 from tests.processes import gunicorn, wait_for_workers
-from tests.servers import PostgresCluster, RedisProcess, scratch_database, wait_for
+from tests.support import PostgresCluster, RedisProcess, scratch_database, wait_for
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(90)]
 PASSWORD = "correct horse"
@@ -199,13 +199,13 @@ def test_backend_lost_between_two_statements_is_one_clean_outage(
         with psycopg.connect(harmless_database, autocommit=True, connect_timeout=5) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
             wait_for(
+                "backend gone",
                 lambda: (
                     not admin.execute(
                         "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)
                     ).fetchone()
                 ),
                 10,
-                "backend gone",
             )
 
     with app.app_context():

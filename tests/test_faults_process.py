@@ -33,7 +33,7 @@ from tests.faults import (
 )
 from tests.helpers import ME, REGISTER
 from tests.processes import Server, gunicorn, wait_for_workers
-from tests.servers import RedisProcess, scratch_database, wait_for
+from tests.support import RedisProcess, scratch_database, wait_for
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
 PASSWORD = "correct horse"
@@ -139,9 +139,9 @@ def test_sigkill_of_a_worker_fails_only_its_in_flight_requests(
         victim = workers[0]
         pg_port = make_url(database).port or 5432
         wait_for(
+            "the victim serving",
             lambda: bool(local_ports(victim, pg_port) and local_ports(victim, private_redis.port)),
             15,
-            "the victim serving",
         )
         victim_ports = local_ports(victim, pg_port) | local_ports(victim, private_redis.port)
         time.sleep(0.5)
@@ -163,9 +163,9 @@ def test_sigkill_of_a_worker_fails_only_its_in_flight_requests(
 
         live = [pid for pid in workers if pid != victim] + [replacement]
         wait_for(
+            "connections of the killed worker gone",
             lambda: connections_settled(live, master, database, private_redis),
             15,
-            "connections of the killed worker gone",
         )
         assert_connections_belong_to(live, master, database, private_redis)
         server_side = set(pg_backend_ports(database)) | set(redis_client_ports(private_redis))
@@ -181,7 +181,7 @@ def wait_for_replacement(master: int, workers: list[int], timeout: float = 30) -
         new[:] = [pid for pid in children if pid not in workers]
         return len(children) == len(workers) and len(new) == 1
 
-    wait_for(replaced, timeout, "a replacement worker")
+    wait_for("a replacement worker", replaced, timeout)
     return new[0]
 
 
@@ -229,7 +229,7 @@ def slow_registrations(server: Server, count: int) -> tuple[list[threading.Threa
     for thread in threads:
         thread.start()
     port = int(server.base_url.rsplit(":", 1)[1])
-    wait_for(lambda: accepted(server.process.pid, port) >= count, 20, "requests accepted")
+    wait_for("requests accepted", lambda: accepted(server.process.pid, port) >= count, 20)
     return threads, statuses
 
 
@@ -264,7 +264,7 @@ def test_sighup_reload_finishes_in_flight_requests_without_5xx(
         os.kill(master, signal.SIGHUP)
         for thread in threads:
             thread.join(60)
-        wait_for(lambda: not set(old) & set(wait_for_workers(master, 2)), 30, "old workers gone")
+        wait_for("old workers gone", lambda: not set(old) & set(wait_for_workers(master, 2)), 30)
         time.sleep(0.5)
         stop.set()
         join_all(load)

@@ -39,7 +39,7 @@ from tests.faults import (
 )
 from tests.helpers import CREATE_POST, LOGIN, LOGOUT, ME, REGISTER
 from tests.processes import Server, gunicorn, wait_for_workers
-from tests.servers import RedisProcess
+from tests.support import RedisProcess
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(90)]
 PASSWORD = "correct horse"
