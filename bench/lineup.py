@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -15,7 +13,17 @@ import msgspec
 
 from bench.peer import NodePeer
 from bench.services import Postgres, PrivateRedis
-from bench.targets import PROJECT, SERVERS, Floor, Product, ServerSettings, Target, Urls
+from bench.targets import (
+    PROJECT,
+    Floor,
+    GranianSettings,
+    GunicornSettings,
+    Product,
+    ServerSettings,
+    Target,
+    Urls,
+)
+from tests.support import SERVERS
 
 PRODUCT_DB, PEER_DB = "bench_product", "bench_peer"
 SNAPSHOT_CODE = 1  # the user snapshot's key in the product's session record
@@ -30,8 +38,9 @@ class Lineup:
     ) -> None:
         self.args, self.cpu, self.redis, self.postgres = args, cpu, redis, postgres
         self.servers = [s for s in SERVERS if s in args.servers.split(",")]
-        self.settings = ServerSettings.from_product(
-            args.worker_class, args.threads, args.granian_threads
+        self.settings = ServerSettings(
+            GunicornSettings.from_product(args.worker_class, args.threads),
+            GranianSettings.from_product(args.granian_threads),
         )
         self.targets: list[Target] = []
         self.seed_max_id: dict[str, int] = {}  # database -> highest seeded post id
@@ -63,10 +72,8 @@ class Lineup:
 
     def _start_logged_in(self, product: Product, out: Path) -> None:
         first = not self.targets
-        if first:  # the first product applies the migrations, whatever its server
-            migrate(product)
         self.targets.append(product)
-        product.start(out)
+        product.start(out)  # either server's master applies the migrations
         if first:
             product.seed()
             self.seed_max_id[PRODUCT_DB] = self.max_post_id(PRODUCT_DB)
@@ -84,10 +91,11 @@ class Lineup:
         root = export_tree(a.baseline) if a.baseline else PROJECT
         if a.baseline:
             self.cleanup.append(root)
-        settings = ServerSettings.from_product(
-            a.base_worker_class or self.settings.worker_class,
-            a.base_threads or self.settings.threads,
+        gunicorn = GunicornSettings.from_product(
+            a.base_worker_class or self.settings.gunicorn.worker_class,
+            a.base_threads or self.settings.gunicorn.threads,
         )
+        settings = ServerSettings(gunicorn, self.settings.granian)
         print("== base@gunicorn", flush=True)
         base = Product("gunicorn", self.cpu, settings, urls, kind="base", root=root)
         base.extra_env = dict(item.split("=", 1) for item in a.base_env)
@@ -134,14 +142,6 @@ class Lineup:
         if not keep:
             for database in (PRODUCT_DB, PEER_DB):
                 self.postgres.drop(database)
-
-
-def migrate(product: Product) -> None:
-    """Apply the product's migrations as gunicorn's master does (Granian has no such hook)."""
-    code = "from app import create_app; from infra.database import upgrade_database; "
-    code += "upgrade_database(create_app())"
-    env = {**os.environ, **product.env()}
-    subprocess.run([sys.executable, "-c", code], cwd=product.cwd(), env=env, check=True)
 
 
 def session_without_snapshot(redis: PrivateRedis, cookie: str) -> str:

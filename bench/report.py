@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from bench.audit import Commands, SessionSize
 from bench.load import Sample
-from bench.targets import SERVERS
+from tests.support import SERVERS
 
 KINDS = ("product", "noplans", "base", "flask", "floor", "peer")
 KIND_LABELS = {"noplans": "product, plans off", "flask": "bare Flask", "floor": "raw WSGI floor"}

@@ -28,7 +28,6 @@ from bench.machine import header
 from bench.measure import Cpus, Measurer
 from bench.report import Report
 from bench.services import Postgres, PrivateRedis, project_dir
-from bench.targets import SERVERS
 from bench.verdicts import verdicts
 from bench.workloads import (
     DEFAULT_IDS,
@@ -37,6 +36,7 @@ from bench.workloads import (
     KNOWN_IDS,
     by_id,
 )
+from tests.support import SERVERS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,8 +1,8 @@
 """The Python servers under test, each pinned to one core: the product and the floors.
 
 Every Python target runs under one of two servers with one worker process: gunicorn (the
-default deployment) or Granian (the Rust HTTP server, WSGI interface). The Node peer is in
-bench/peer.py.
+default deployment) or Granian (the Rust HTTP server, WSGI interface), with the settings the
+product deploys with (gunicorn.conf.py, granian_server.py). The Node peer is in bench/peer.py.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from pathlib import Path
 import psutil
 
 from bench.client import Client, gql_body, wait_until_up
-from bench.services import free_port, project_dir
+from bench.services import project_dir
+from tests.support import free_port
+from tests.support.app_servers import full_env, server_command
 
 PROJECT = project_dir()
 BIN = Path(sys.executable).parent
-SERVERS = ("gunicorn", "granian")
 USERNAME, PASSWORD = "bench", "benchpass"
 SEED_POSTS = 20
 LOGIN_QUERY = (
@@ -39,55 +40,96 @@ SEED_POST_QUERY = "mutation Seed($title: String!) { createPost(title: $title) { 
 
 
 @dataclass(frozen=True)
-class ServerSettings:
-    """Worker settings shared by every Python target, so the per-core figures compare."""
+class GunicornSettings:
+    """gunicorn's worker settings: the product's gunicorn.conf.py, with the run's overrides."""
 
     worker_class: str
     threads: int
     keepalive: int = 5
-    granian_threads: int | None = None  # None: Granian's own default
 
     @classmethod
-    def from_product(
-        cls, worker_class: str | None, threads: int | None, granian_threads: int | None = None
-    ) -> ServerSettings:
-        """The product's gunicorn.conf.py defaults, with the benchmark's overrides."""
+    def from_product(cls, worker_class: str | None, threads: int | None) -> GunicornSettings:
+        """gunicorn.conf.py's defaults, overridden where given."""
         conf = runpy.run_path(str(PROJECT / "gunicorn.conf.py"))
         return cls(
             worker_class or str(conf["worker_class"]),
             threads or int(conf["threads"]),
             int(conf["keepalive"]),
-            granian_threads,
         )
 
-    def gunicorn_env(self) -> dict[str, str]:
-        """The environment the product's gunicorn.conf.py reads these from."""
-        return {
-            "WEB_CONCURRENCY": "1",
-            "GUNICORN_WORKER_CLASS": self.worker_class,
-            "GUNICORN_THREADS": str(self.threads),
-        }
+    def env(self) -> dict[str, str]:
+        """The environment gunicorn.conf.py reads these from."""
+        return {"GUNICORN_WORKER_CLASS": self.worker_class, "GUNICORN_THREADS": str(self.threads)}
 
-    def gunicorn_args(self, port: int) -> list[str]:
+    def args(self, port: int) -> list[str]:
         """gunicorn's command line without a config file (the floors)."""
         args = [str(BIN / "gunicorn"), "-w", "1", "-k", self.worker_class]
         args += ["--threads", str(self.threads), "--keep-alive", str(self.keepalive)]
         return [*args, "-b", f"127.0.0.1:{port}"]
 
-    def granian_args(self, port: int, working_dir: Path) -> list[str]:
-        """`granian --interface wsgi` with one worker on 127.0.0.1."""
-        args = [str(BIN / "granian"), "--interface", "wsgi", "--workers", "1"]
+    def __str__(self) -> str:
+        return f"gunicorn {self.worker_class} x{self.threads} threads"
+
+
+@dataclass(frozen=True)
+class GranianSettings:
+    """Granian's settings: the product's granian_server.py, with the run's overrides."""
+
+    blocking_threads: int
+    backpressure: int
+    runtime_threads: int
+    runtime_mode: str
+
+    @classmethod
+    def from_product(cls, blocking_threads: int | None) -> GranianSettings:
+        """granian_server.py's defaults, overridden where given."""
+        conf = runpy.run_path(str(PROJECT / "granian_server.py"))
+        return cls(
+            blocking_threads or int(conf["BLOCKING_THREADS"]),
+            int(conf["BACKPRESSURE"]),
+            int(conf["RUNTIME_THREADS"]),
+            str(conf["RUNTIME_MODE"].value),
+        )
+
+    def env(self) -> dict[str, str]:
+        """The environment granian_server.py reads these from."""
+        return {
+            "GRANIAN_BLOCKING_THREADS": str(self.blocking_threads),
+            "GRANIAN_BACKPRESSURE": str(self.backpressure),
+            "GRANIAN_RUNTIME_THREADS": str(self.runtime_threads),
+            "GRANIAN_RUNTIME_MODE": self.runtime_mode,
+        }
+
+    def args(self, port: int, working_dir: Path) -> list[str]:
+        """`granian --interface wsgi` with granian_server.py's settings (the floors)."""
+        args = [str(BIN / "granian"), "--interface", "wsgi", "--workers", "1", "--http", "1"]
+        args += ["--blocking-threads", str(self.blocking_threads), "--no-ws"]
+        args += ["--backpressure", str(self.backpressure), "--runtime-mode", self.runtime_mode]
+        args += ["--runtime-threads", str(self.runtime_threads)]
         args += ["--host", "127.0.0.1", "--port", str(port), "--working-dir", str(working_dir)]
-        if self.granian_threads:
-            args += ["--blocking-threads", str(self.granian_threads)]
         return args
+
+    def __str__(self) -> str:
+        return (
+            f"granian wsgi x{self.blocking_threads} blocking threads, backpressure"
+            f" {self.backpressure}, runtime {self.runtime_mode} x{self.runtime_threads}"
+        )
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Both servers' settings, shared by every Python target so the per-core figures compare."""
+
+    gunicorn: GunicornSettings
+    granian: GranianSettings
+
+    def env(self) -> dict[str, str]:
+        """One worker, and each server's settings as the product reads them."""
+        return {"WEB_CONCURRENCY": "1", **self.gunicorn.env(), **self.granian.env()}
 
     def describe(self, server: str) -> str:
         """One line for the report."""
-        if server == "gunicorn":
-            return f"gunicorn {self.worker_class} x{self.threads} threads"
-        threads = self.granian_threads or "default"
-        return f"granian wsgi, 1 worker, blocking threads {threads}"
+        return str(self.gunicorn if server == "gunicorn" else self.granian)
 
 
 @dataclass
@@ -203,8 +245,7 @@ class PythonTarget(Target):
 class Product(PythonTarget):
     """The product, configured by environment as documented.
 
-    Under gunicorn with its gunicorn.conf.py (whose master applies the migrations, so a
-    gunicorn product starts first); under Granian with the `granian --interface wsgi` CLI.
+    Started by the command tests.support starts it with, so bench measures what deploys.
     """
 
     def __init__(
@@ -228,22 +269,24 @@ class Product(PythonTarget):
     def env(self) -> dict[str, str]:
         """The production environment of the run."""
         return {
-            **self.settings.gunicorn_env(),
+            **self.settings.env(),
             "APP_ENV": "production",
             "SECRET_KEY": secrets.token_urlsafe(48),
             "DATABASE_URL": self.urls.database,
             "REDIS_URL": self.urls.redis,
             "AUTO_MIGRATE": "1",
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
             "GUNICORN_ACCESS_LOG": "",
             **self.extra_env,
         }
 
     def command(self) -> list[str]:
-        """gunicorn with the product's config file, or Granian on wsgi:app."""
-        if self.server == "gunicorn":
-            return [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"]
-        return [*self.settings.granian_args(self.port, self.root), "wsgi:app"]
+        """As deployed: `gunicorn -c gunicorn.conf.py wsgi:app` or `python -m granian_server`."""
+        return server_command(self.server)
+
+    def start(self, log_dir: Path) -> None:
+        """Start the server (its master checks the configuration and migrates first)."""
+        env = full_env(self.env(), f"127.0.0.1:{self.port}")
+        self._spawn(self.command(), env, self.cwd(), log_dir)
 
     def seed(self) -> None:
         """Register the bench user and write 20 posts through the product's own GraphQL API."""
@@ -287,8 +330,8 @@ class Floor(PythonTarget):
         """The server on `<module>:app`."""
         app = f"{self.MODULES[self.kind]}:app"
         if self.server == "gunicorn":
-            return [*self.settings.gunicorn_args(self.port), app]
-        return [*self.settings.granian_args(self.port, self.cwd()), app]
+            return [*self.settings.gunicorn.args(self.port), app]
+        return [*self.settings.granian.args(self.port, self.cwd()), app]
 
     def version(self) -> str:
         """The app and the server settings."""
