@@ -127,7 +127,8 @@ class Report:
     def workload_table(self, workload: str) -> str:
         """Every target on one workload, with its ratios to the peer and to bare Flask."""
         head = ["target", "server", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "errors"]
-        head += ["peak RSS MB", "spread %", "Redis cmds/req", "vs peer", "p99 vs peer"]
+        head += ["peak RSS MB", "spread %", "other on core %", "Redis cmds/req", "vs peer"]
+        head.append("p99 vs peer")
         head.append("vs bare Flask (same server)")
         lines = [_row(head), _row(["---"] * len(head))]
         for name in sorted(self.results[workload], key=order_key):
@@ -140,7 +141,7 @@ class Report:
         commands = self.commands.get(workload, {}).get(name)
         cells = [KIND_LABELS.get(kind, kind), server, f"{s.rps:.0f}", f"{s.p50_ms:.1f}"]
         cells += [f"{s.p99_ms:.1f}", f"{s.cpu_us:.0f}", str(s.errors), f"{s.rss_mb:.0f}"]
-        cells += [f"{s.spread:.0f}", str(commands) if commands else "-"]
+        cells += [f"{s.spread:.0f}", f"{s.core_other:.0f}", str(commands) if commands else "-"]
         cells.append(_fmt(self.ratio(workload, name, "peer"), "{:.2f}"))
         cells.append(_fmt(self.ratio(workload, name, "peer", "p99_ms"), "{:.2f}"))
         cells.append(_fmt(self.ratio(workload, name, f"flask@{server}"), "{:.2f}"))
