@@ -108,21 +108,22 @@ class Report:
             head += [f"{s} req/s", f"{s} p99 ms", f"{s}/peer", f"{s}/flask"]
         head += ["granian/gunicorn", "p99 ms peer", "plans on/off (gunicorn, granian)"]
         lines = [_row(head), _row(["---"] * len(head))]
-        for workload, label in self.workloads():
-            peer = self.summary(workload, "peer")
-            cells = [label, _fmt(peer.rps if peer else None, "{:.0f}")]
-            for s in SERVERS:
-                mine = self.summary(workload, f"product@{s}")
-                cells += [_fmt(mine.rps if mine else None, "{:.0f}")]
-                cells += [_fmt(mine.p99_ms if mine else None, "{:.1f}")]
-                cells += [_fmt(self.ratio(workload, f"product@{s}", "peer"), "{:.2f}")]
-                cells += [_fmt(self.ratio(workload, f"product@{s}", f"flask@{s}"), "{:.2f}")]
-            speedup = self.ratio(workload, "product@granian", "product@gunicorn")
-            plans = [self.ratio(workload, f"product@{s}", f"noplans@{s}") for s in SERVERS]
-            cells += [_fmt(speedup, "{:.2f}"), _fmt(peer.p99_ms if peer else None, "{:.1f}")]
-            cells.append(", ".join(_fmt(p, "{:.2f}") for p in plans))
-            lines.append(_row(cells))
+        lines += [_row(self._side_cells(w, label)) for w, label in self.workloads()]
         return "\n".join(lines)
+
+    def _side_cells(self, workload: str, label: str) -> list[str]:
+        peer = self.summary(workload, "peer")
+        cells = [label, _fmt(peer.rps if peer else None, "{:.0f}")]
+        for s in SERVERS:
+            mine = self.summary(workload, f"product@{s}")
+            cells += [_fmt(mine.rps if mine else None, "{:.0f}")]
+            cells += [_fmt(mine.p99_ms if mine else None, "{:.1f}")]
+            cells += [_fmt(self.ratio(workload, f"product@{s}", "peer"), "{:.2f}")]
+            cells += [_fmt(self.ratio(workload, f"product@{s}", f"flask@{s}"), "{:.2f}")]
+        speedup = self.ratio(workload, "product@granian", "product@gunicorn")
+        plans = [self.ratio(workload, f"product@{s}", f"noplans@{s}") for s in SERVERS]
+        cells += [_fmt(speedup, "{:.2f}"), _fmt(peer.p99_ms if peer else None, "{:.1f}")]
+        return [*cells, ", ".join(_fmt(p, "{:.2f}") for p in plans)]
 
     def workload_table(self, workload: str) -> str:
         """Every target on one workload, with its ratios to the peer and to bare Flask."""
