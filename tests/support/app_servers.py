@@ -59,20 +59,20 @@ def app_env(
     workdir: Path,
     database_url: str,
     redis_url: str,
-    workers: int = 2,
-    threads: int = 4,
+    workers: str = "2",
+    threads: str = "4",
     **extra: str,
 ) -> dict[str, str]:
-    """Environment for either server on the given services: cheap argon2, ``workers`` x
-    ``threads``; ``extra`` last."""
+    """Environment for either server on the given services: cheap argon2, ``workers``
+    processes of ``threads`` request threads; ``extra`` (variables) last."""
     env = {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "INSTANCE_PATH": str(workdir / "instance"),
         **CHEAP_ARGON2,
-        "WEB_CONCURRENCY": str(workers),
-        "GUNICORN_THREADS": str(threads),
-        "GRANIAN_BLOCKING_THREADS": str(threads),
+        "WEB_CONCURRENCY": workers,
+        "GUNICORN_THREADS": threads,
+        "GRANIAN_BLOCKING_THREADS": threads,
     }
     return {**env, **extra}
 

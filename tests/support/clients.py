@@ -45,7 +45,8 @@ class HttpClient:
         except urllib.error.HTTPError as error:
             status, got, data = error.code, error.headers, error.read()
         remember_cookies(self.cookies, got.get_all("Set-Cookie") or [])
-        return status, dict(got.items()), data
+        # Title-Case names: servers differ in case (Granian sends lower case), tests look up one
+        return status, {name.title(): value for name, value in got.items()}, data
 
     def graphql(self, query: str, **variables: object) -> tuple[int, dict[str, Any]]:
         """POST a GraphQL operation as JSON; returns status and decoded body."""
