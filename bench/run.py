@@ -67,6 +67,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--keep", action="store_true", help="keep the databases afterwards")
     add("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    if not set(args.servers.split(",")) <= set(SERVERS):
+        parser.error(f"--servers takes a comma-separated subset of {','.join(SERVERS)}")
     if args.workloads == "all":
         args.workloads = ",".join(KNOWN_IDS)
     if args.quick:
