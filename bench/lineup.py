@@ -84,7 +84,8 @@ class Lineup:
 
     def _wants_base(self) -> bool:
         a = self.args
-        return bool(a.baseline or a.base_worker_class or a.base_threads or a.base_env)
+        tuned = a.base_worker_class or a.base_threads or a.base_env
+        return bool(a.baseline or tuned or a.base_server != "gunicorn")
 
     def _start_base(self, urls: Urls, out: Path) -> None:
         a = self.args
@@ -96,8 +97,8 @@ class Lineup:
             a.base_threads or self.settings.gunicorn.threads,
         )
         settings = ServerSettings(gunicorn, self.settings.granian)
-        print("== base@gunicorn", flush=True)
-        base = Product("gunicorn", self.cpu, settings, urls, kind="base", root=root)
+        print(f"== base@{a.base_server}", flush=True)
+        base = Product(a.base_server, self.cpu, settings, urls, kind="base", root=root)
         base.extra_env = dict(item.split("=", 1) for item in a.base_env)
         self._start_logged_in(base, out)
 

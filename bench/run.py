@@ -57,6 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--no-floor", action="store_true", help="skip the floor columns (floor, flask)")
     add("--no-plans-off", action="store_true", help="skip the product with plans off")
     add("--baseline", help="also run the product at this git ref (column 'base')")
+    add("--base-server", choices=SERVERS, default="gunicorn", help="server of the 'base' column")
     add("--base-worker-class", help="worker class of the 'base' column")
     add("--base-threads", type=int, help="threads of the 'base' column")
     add("--base-env", action="append", default=[], help="KEY=VALUE for the 'base' column only")
