@@ -55,8 +55,8 @@ format: install  ## ruff --fix and ruff format, in place
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install  ## the benchmark (PEER=node compares with the Node peer)
-	$(BIN)/python -m bench.run $(if $(PEER),--peer $(PEER))
+bench: install  ## both servers side by side (~25 min with PEER=node); BENCH_ARGS="--quick" smoke-tests
+	$(BIN)/python -m bench.run $(if $(PEER),--peer $(PEER)) $(BENCH_ARGS)
 
 soak: install  ## ~75 s of mixed traffic while Redis restarts and workers die; audits the data
 	$(BIN)/python -m bench.soak --server $(SERVER) $(SOAK_ARGS)

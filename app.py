@@ -19,13 +19,13 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error handlers."""
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=True)
     app.config.from_object(config or load_config())
+    request_ids.init_app(app)  # first: every later hook, refusals included, has the id
     logs.init_app(app)
     init_extensions(app)
     init_observability(app)  # before security's hooks: refused requests get spans too
     security.init_app(app)
     register_blueprints(app)
     register_error_handlers(app)
-    request_ids.init_app(app)
     register_commands(app)
     return app
 

@@ -6,7 +6,11 @@ Use: ``gunicorn -c gunicorn.conf.py wsgi:app``.
 from __future__ import annotations
 
 import os
+from logging.config import dictConfig
 from typing import Any
+
+from gunicorn.config import Config
+from gunicorn.glogging import Logger
 
 from serving import (
     bind_address,
@@ -39,8 +43,22 @@ keepalive = 5
 control_socket_disable = True
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
-# gunicorn's own lines (and its access log, when on) in the product's format: JSON in production
-logconfig_dict = server_log_config("gunicorn.error", "gunicorn.access")
+
+
+class ProductLogger(Logger):  # type: ignore[misc]  # gunicorn ships no type information
+    """gunicorn's own lines (and its access log, when on) in the product's format.
+
+    Not ``logconfig_dict``: with one, gunicorn writes an access line for every request even
+    with ``accesslog`` unset, beside the product's own.
+    """
+
+    def setup(self, cfg: Config) -> None:
+        """gunicorn's set-up, then its loggers routed to the product's handler."""
+        super().setup(cfg)
+        dictConfig(server_log_config("gunicorn.error", "gunicorn.access"))
+
+
+logger_class = ProductLogger
 
 
 def on_starting(server: Any) -> None:

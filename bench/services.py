@@ -12,9 +12,8 @@ import psycopg
 import redis
 from psycopg import sql
 
-from tests.support import RedisProcess, free_port
+from tests.support import RedisProcess
 
-__all__ = ["Postgres", "PrivateRedis", "free_port"]  # free_port: bench.targets imports it here
 # Commands the benchmark itself sends while measuring; never counted against a server.
 OWN_COMMANDS = frozenset({"info", "config", "memory", "scan", "ping", "client", "keys", "flushdb"})
 

@@ -16,10 +16,11 @@ from flask.testing import FlaskClient
 from app import create_app
 from infra.database import upgrade_database
 from tests.conftest import make_config
-from tests.processes import HttpClient
+from tests.support import HttpClient, app_env
 
 # "Fails fast instead of hanging": far below gunicorn's 30 s worker timeout.
 FAST = 3.0
+gunicorn_env = app_env  # the name tests written before tests.support import
 
 
 def migrated_app(

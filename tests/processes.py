@@ -12,9 +12,11 @@ from tests.support import (
     Server,
     app_server,
     free_port,
+    gone,
     refusal,
     remember_cookies,
     stop,
+    wait_until_up,
     worker_pids,
 )
 
@@ -23,11 +25,13 @@ __all__ = [
     "HttpClient",
     "Server",
     "free_port",
+    "gone",
     "gunicorn",
     "gunicorn_refusal",
     "remember_cookies",
     "stop",
     "wait_for_workers",
+    "wait_until_up",
 ]
 wait_for_workers = worker_pids
 

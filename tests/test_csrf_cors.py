@@ -152,3 +152,15 @@ def test_api_answers_are_not_cached(app: Flask) -> None:
         assert response.headers["Cache-Control"] == "no-store"
         assert "Cookie" in response.headers["Vary"]
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_refusals_carry_the_request_id(cors_app: Flask) -> None:
+    response = cors_app.test_client().post(
+        "/graphql",
+        data=MUTATION,
+        content_type="application/json",
+        headers={"Origin": EVIL, "X-Request-Id": "req-csrf-1"},
+    )
+    assert response.status_code == 403
+    assert response.headers["X-Request-Id"] == "req-csrf-1"
+    assert response.get_json()["error"]["requestId"] == "req-csrf-1"

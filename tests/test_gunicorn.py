@@ -4,14 +4,13 @@ migrates once, owns the embedded Redis, and refuses a weak production secret."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import psutil
 import pytest
 
 from tests.helpers import ME, REGISTER
-from tests.support import HttpClient, app_env, app_server, refusal
+from tests.support import HttpClient, app_env, app_server, gone, refusal
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -53,16 +52,7 @@ def test_embedded_redis_default_with_nothing_configured(server_kind: str, tmp_pa
         redis_pid = int(Path(settings["pidfile"]).read_text())
         assert psutil.pid_exists(redis_pid)
     # the master owns the embedded server and stops it on exit; workers never do
-    assert _gone(redis_pid)
-
-
-def _gone(pid: int, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-            return True
-        time.sleep(0.1)
-    return False
+    assert gone(redis_pid, timeout=10)
 
 
 def test_production_refuses_to_start_without_a_strong_secret(

@@ -316,6 +316,8 @@ def test_any_username_is_refused_cleanly_or_round_trips(app: Flask, username: st
     client = GraphQLClient(app.test_client())
     response = raw_post(client, REGISTER, {"username": username, "password": "correct horse"})
     assert response.status_code < 500 and response.is_json
+    # A high surrogate followed by a low one is a pair in JSON: the server reads one character.
+    username = json.loads(json.dumps(username))
     if has_surrogate(username):
         assert response.status_code == 400
         return

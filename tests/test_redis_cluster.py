@@ -216,6 +216,7 @@ def test_a_dead_node_costs_a_quick_503_not_a_hang(
             lambda: live.cluster("info")["cluster_state"] == "fail",
             ignore=REDIS_DOWN,
         )
-        # now every slot refuses: still a clean 503
-        response = users["user0"].post(ME, expect_errors=True)
+        response = users["user0"].post(
+            ME, expect_errors=True
+        )  # now every slot refuses: still a clean 503
         assert response.status_code == 503, response.get_data(as_text=True)

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import TEST_SECRET
 from tests.helpers import ME, REGISTER
-from tests.support import HttpClient, app_server, stop
+from tests.support import HttpClient, RedisProcess, app_server, stop
 
 pytestmark = pytest.mark.timeout(120)
 # settings a developer's shell may hold; the test wants the product's defaults
@@ -20,12 +20,12 @@ OWN_LOGGERS = {"gunicorn": "gunicorn.error", "granian": "_granian"}
 
 
 def test_every_line_is_json_and_requests_carry_their_id(
-    server_kind: str, tmp_path: Path, redis_url: str
+    server_kind: str, tmp_path: Path, private_redis: RedisProcess
 ) -> None:
     env = {
         "APP_ENV": "production",
         "SECRET_KEY": TEST_SECRET,
-        "REDIS_URL": redis_url,
+        "REDIS_URL": private_redis.url,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",  # AUTO_MIGRATE: master migrates
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "ARGON2_TIME_COST": "1",

@@ -17,9 +17,11 @@ from tests.support.app_servers import (
     Server,
     app_env,
     app_server,
+    gone,
     refusal,
     stop,
     wait_for_replacement,
+    wait_until_up,
     worker_pids,
 )
 from tests.support.clients import HttpClient, remember_cookies
@@ -44,6 +46,7 @@ __all__ = [
     "app_env",
     "app_server",
     "free_port",
+    "gone",
     "libpq_url",
     "refusal",
     "remember_cookies",
@@ -51,5 +54,6 @@ __all__ = [
     "stop",
     "wait_for",
     "wait_for_replacement",
+    "wait_until_up",
     "worker_pids",
 ]

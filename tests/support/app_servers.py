@@ -162,6 +162,24 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
             process.wait(5)
 
 
+def gone(pid: int, timeout: float = 20) -> bool:
+    """Whether the process ends (or is left a zombie) within ``timeout`` seconds."""
+
+    def ended() -> bool:
+        if not psutil.pid_exists(pid):
+            return True
+        try:
+            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    try:
+        wait_for(f"process {pid} to end", ended, timeout, interval=0.1)
+    except TimeoutError:
+        return False
+    return True
+
+
 def children(master_pid: int) -> list[int]:
     """The master's worker processes (not the embedded Redis it may have started)."""
     return [

@@ -19,6 +19,14 @@ def remember_cookies(jar: dict[str, str], set_cookie_headers: list[str]) -> None
             jar.pop(name, None)
 
 
+def with_cookies(headers: dict[str, str] | None, jar: dict[str, str]) -> dict[str, str]:
+    """A copy of ``headers`` carrying the jar's cookies, as a browser would send them."""
+    all_headers = dict(headers or {})
+    if jar:
+        all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
+    return all_headers
+
+
 class HttpClient:
     """A tiny HTTP client with a cookie jar, as curl -b/-c would be."""
 
@@ -35,9 +43,7 @@ class HttpClient:
         headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         """Send a request; returns status, headers and body, and keeps cookies."""
-        all_headers = dict(headers or {})
-        if self.cookies:
-            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        all_headers = with_cookies(headers, self.cookies)
         req = urllib.request.Request(self.base_url + path, body, all_headers, method=method)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as response:

@@ -1,8 +1,10 @@
-"""A redis-server owned by one test (or one benchmark): start, stop, restart, pause, resume.
+"""A redis-server owned by one test (or one benchmark): start, stop, restart, pause, kill.
 
-A real ``redis-server`` on a free loopback port in its own directory, kept as a ``Popen``
-so callers can shut it down, restart it (with or without its data), SIGSTOP/SIGCONT it or
-reconfigure it. The shared server on 6379 is never touched.
+A real ``redis-server`` (or sentinel) on a free loopback port, with a config file in its own
+directory, kept as a ``Popen`` so callers can shut it down, restart it (with or without its
+data), SIGSTOP/SIGCONT or SIGKILL it, or reconfigure it. Extra config lines make replicas,
+sentinels, cluster nodes, TLS or passwords (``tests/redis_servers.py`` builds those).
+The shared server on 6379 is never touched.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -25,19 +28,32 @@ REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 class RedisProcess:
-    """A redis-server owned by one test: start, stop, restart, pause, resume."""
+    """A redis-server of the caller's own: start, shutdown, restart, pause, resume, kill."""
 
-    def __init__(self, workdir: Path, prefix: tuple[str, ...] = ()) -> None:
-        """``prefix`` goes before the command (``taskset -c 1``, for a benchmark)."""
+    def __init__(
+        self,
+        workdir: Path,
+        prefix: tuple[str, ...] = (),
+        *,
+        port: int | None = None,
+        lines: Sequence[str] = (),
+        sentinel: bool = False,
+        client_options: dict[str, Any] | None = None,
+    ) -> None:
+        """``prefix`` goes before the command (``taskset -c 1``); ``lines`` are config lines
+        after the defaults; ``client_options`` (TLS, password) reach every client made."""
         self.workdir = workdir
         self.prefix = prefix
-        self.port = free_port()
+        self.port = port or free_port()
+        self.lines = list(lines)
+        self.sentinel = sentinel
+        self.client_options = client_options or {}
         self.process: subprocess.Popen[bytes] | None = None
         self.paused = False
 
     @property
     def url(self) -> str:
-        """The redis:// URL the app connects with."""
+        """The redis:// URL the app connects with (plain servers)."""
         return f"redis://127.0.0.1:{self.port}/0"
 
     @property
@@ -47,37 +63,52 @@ class RedisProcess:
         return self.process.pid
 
     def client(self, **options: Any) -> redis.Redis:
-        """A fresh admin client (its own connection, generous timeouts)."""
+        """A fresh admin client (its own connection, generous timeouts, no retries)."""
+        options = {**self.client_options, **options}
         options.setdefault("socket_timeout", 5)
         options.setdefault("retry", Retry(NoBackoff(), 0))  # the default retries with backoff
         return redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=2, **options)
 
+    def running(self) -> bool:
+        """Whether the process is alive (it may be paused)."""
+        return self.process is not None and self.process.poll() is None
+
+    def database(self, db: int) -> redis.Redis:
+        """A fresh client on database ``db``; the caller closes it."""
+        return self.client(db=db)
+
+    def config_lines(self) -> list[str]:
+        """The config file: no persistence but an explicit save, a log file, then ``lines``."""
+        return [
+            "bind 127.0.0.1",
+            f"port {self.port}",
+            'save ""',
+            "appendonly no",
+            f"dir {self.workdir}",
+            "dbfilename dump.rdb",
+            f"logfile {self.workdir / 'redis.log'}",
+            "enable-debug-command local",
+            *self.lines,
+        ]
+
+    def command(self) -> list[str]:
+        """redis-server on the config file, or redis-sentinel (else redis-server --sentinel)."""
+        config = self.workdir / "redis.conf"
+        if not self.sentinel:
+            return [*self.prefix, REDIS_SERVER, str(config)]
+        binary = shutil.which("redis-sentinel")
+        tail = [binary, str(config)] if binary else [REDIS_SERVER, str(config), "--sentinel"]
+        return [*self.prefix, *tail]
+
     def start(self) -> None:
         """Start the server; it loads dump.rdb from its directory if a save left one."""
-        args = [
-            REDIS_SERVER,
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(self.workdir),
-            "--dbfilename",
-            "dump.rdb",
-            "--logfile",
-            str(self.workdir / "redis.log"),
-            "--enable-debug-command",
-            "local",
-        ]
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "redis.conf").write_text("\n".join(self.config_lines()) + "\n")
         self.process = subprocess.Popen(
-            [*self.prefix, *args], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+            self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
         )
         self.paused = False
-        wait_for(f"redis-server on port {self.port}", self._answers, 10)
+        wait_for(f"redis-server on port {self.port}", self._answers, 15)
 
     def _answers(self) -> bool:
         assert self.process is not None
@@ -85,8 +116,13 @@ class RedisProcess:
             raise RuntimeError(f"redis-server exited with {self.process.returncode}")
         try:
             return bool(self.client(socket_timeout=1).ping())
-        except redis.RedisError:
+        except (redis.RedisError, OSError):
             return False
+
+    def log(self) -> str:
+        """What the server logged."""
+        path = self.workdir / "redis.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def shutdown(self, save: bool = False) -> None:
         """Stop the server; with ``save`` its data is written so a restart keeps it."""
@@ -112,6 +148,14 @@ class RedisProcess:
         os.kill(self.pid, signal.SIGCONT)
         self.paused = False
 
+    def kill(self) -> None:
+        """SIGKILL: the server dies with no chance to hand anything over."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
     def app_clients(self, name: str = "seed-service") -> list[dict[str, Any]]:
         """CLIENT LIST entries of connections the app opened (by client name)."""
         return [c for c in self.client().client_list() if c.get("name") == name]
@@ -122,5 +166,4 @@ class RedisProcess:
             return
         if self.paused:
             self.resume()
-        self.process.kill()
-        self.process.wait(10)
+        self.kill()
