@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from prometheus_client import REGISTRY
 
+from blueprints.metrics import allowed
 from config import ConfigError, DevelopmentConfig, ProductionConfig
+from infra import metrics, tracing
 from tests.conftest import make_config
 from tests.helpers import LOGIN, ME, GraphQLClient
 
@@ -103,3 +105,32 @@ def test_livez_answers_while_redis_is_down(app_factory) -> None:
     assert live.status_code == 200 and live.get_json() == {"ok": True}
     health = client.get("/healthz")
     assert health.status_code == 503 and "redis" in health.get_json()["down"]
+
+
+def test_operation_names_past_the_bound_are_reported_as_other(monkeypatch) -> None:
+    monkeypatch.setattr(metrics, "_operation_names", set())
+    monkeypatch.setattr(metrics, "MAX_OPERATION_NAMES", 2)
+    labels = [metrics.operation_label(name) for name in ("A", "B", "C", "A", "D")]
+    assert labels == ["A", "B", "other", "A", "other"]
+
+
+def test_a_scrape_reads_the_workers_files_when_multiprocess(monkeypatch, tmp_path) -> None:
+    # what a worker's scrape does: only the files count (none here), not this process's values
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    body, content_type = metrics.exposition("")
+    assert content_type.startswith("text/plain") and b"http_request_duration" not in body
+    (tmp_path / "gauge_livesum_4242.db").write_bytes(b"")
+    metrics.mark_process_dead(4242)
+    assert not (tmp_path / "gauge_livesum_4242.db").exists()
+
+
+def test_an_address_that_is_not_one_is_not_allowed() -> None:
+    assert not allowed("unix-socket", ["0.0.0.0/0"])
+    assert allowed("10.1.2.3", ["10.0.0.0/8"])
+
+
+def test_otel_sdk_disabled_keeps_tracing_off() -> None:
+    configured = {"OTEL_TRACES_EXPORTER": "console"}
+    assert tracing.enabled(configured)
+    assert not tracing.enabled({**configured, "OTEL_SDK_DISABLED": "true"})
+    assert not tracing.enabled({})
