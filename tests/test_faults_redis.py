@@ -24,6 +24,7 @@ from extensions import db
 from models import User
 from tests.faults import (
     FAST,
+    PASSWORD,
     LoadResult,
     assert_unavailable,
     check_unavailable,
@@ -33,6 +34,7 @@ from tests.faults import (
     http_call,
     join_all,
     migrated_app,
+    registered_client,
     run_load,
     timed,
 )
@@ -40,7 +42,6 @@ from tests.helpers import CREATE_POST, LOGIN, LOGOUT, ME, REGISTER
 from tests.support import RedisProcess, Server, app_env, app_server, worker_pids
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(90)]
-PASSWORD = "correct horse"
 
 
 @pytest.fixture
@@ -54,15 +55,6 @@ def user_count(app: Flask, username: str) -> int:
     with app.app_context():
         query = select(func.count()).select_from(User).where(User.username == username)
         return db.session.scalar(query) or 0
-
-
-def registered_client(app: Flask, username: str = "alice") -> FlaskClient:
-    """A test client logged in as a freshly registered user."""
-    client = app.test_client()
-    response = gql_post(client, REGISTER, username=username, password=PASSWORD)
-    assert response.status_code == 200, response.get_data()
-    assert response.get_json()["data"]["register"]["user"]["username"] == username
-    return client
 
 
 def me_of(client: FlaskClient) -> str | None:
@@ -326,7 +318,6 @@ def test_workers_serve_again_after_redis_restarts(
     with app_server(server_kind, env, tmp_path) as server:
         workers = worker_pids(server.process.pid, 2)
         cookies = logged_in_http(server.base_url)
-
         private_redis.shutdown(save=True)
         for _ in range(4):
             assert_unavailable(*http_me(server.base_url, cookies))
