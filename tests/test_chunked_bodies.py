@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.processes import Server, gunicorn
+from tests.support import app_env
 
 pytestmark = pytest.mark.timeout(120)
 LIMIT = 64 * 1024
@@ -24,12 +25,7 @@ LIMIT = 64 * 1024
 def server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Server]:
     """One gunicorn worker on the test Redis and a fresh SQLite database."""
     tmp_path = tmp_path_factory.mktemp("chunked")
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
-        "REDIS_URL": redis_url,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "WEB_CONCURRENCY": "1",
-    }
+    env = app_env(tmp_path, f"sqlite:///{tmp_path / 'app.sqlite'}", redis_url, workers="1")
     with gunicorn(env, tmp_path) as running:
         yield running
 
