@@ -6,19 +6,27 @@ STAMP := $(VENV)/.installed
 PORT ?= 4000
 export FLASK_APP := wsgi
 
-.PHONY: help install run serve test check lint format bench soak clean
+.PHONY: help install lock run serve test check lint format bench soak clean
 .DEFAULT_GOAL := help
 
 help:  ## this list: every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-install: $(STAMP)  ## the .venv with the service and its dev tools (again when pyproject.toml changes)
+install: $(STAMP)  ## the .venv from the lock, requirements/dev.txt (again when it changes)
 
-$(STAMP): pyproject.toml
+# Exactly the versions and files in the lock (requirements/dev.txt: runtime, otel and dev
+# tools), then the checkout itself with nothing more: installs do not drift.
+$(STAMP): requirements/dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+LOCK := $(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 --quiet
+
+lock: install  ## requirements/*.txt from pyproject.toml, pins kept (UPGRADE=1: newest allowed)
+	$(LOCK) $(if $(UPGRADE),--upgrade) -o requirements/runtime.txt
+	$(LOCK) $(if $(UPGRADE),--upgrade) --extra otel --extra dev -o requirements/dev.txt
 
 run: install  ## development server on 127.0.0.1:4000 (SQLite, embedded Redis)
 	$(BIN)/flask db upgrade

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from flask import Flask
 
-from blueprints import explorer, graphql_api, rest
+from blueprints import explorer, graphql_api, metrics, rest
 from blueprints.errors import register_error_handlers
 from cli import register_commands
 from config import INSTANCE_DIR, Config, load_config
 from extensions import db, migrate, redis_extension, server_sessions
 from graphql_runtime.executor import graphql_runtime
-from infra import logs
+from infra import logs, tracing
 from infra.database import MIGRATIONS_DIR, register_db_session_teardown
-from web import request_ids, security
+from web import request_ids, request_metrics, security
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -22,6 +22,7 @@ def create_app(config: Config | None = None) -> Flask:
     request_ids.init_app(app)  # first: every later hook, refusals included, has the id
     logs.init_app(app)
     init_extensions(app)
+    init_observability(app)  # before security's hooks: refused requests get spans too
     security.init_app(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -44,3 +45,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(graphql_api.bp)
     app.register_blueprint(explorer.bp)
     app.register_blueprint(rest.bp)
+    app.register_blueprint(metrics.bp)
+
+
+def init_observability(app: Flask) -> None:
+    """Request metrics always; tracing when OTEL_* configures it."""
+    request_metrics.init_app(app)
+    with app.app_context():
+        tracing.init_app(app, db.engine)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -91,6 +92,15 @@ def _env_list(env: Mapping[str, str], name: str) -> list[str]:
     return [item.strip() for item in (_env_value(env, name) or "").split(",") if item.strip()]
 
 
+def _env_networks(env: Mapping[str, str], name: str, default: str) -> list[str]:
+    """Comma-separated IP networks (``10.0.0.0/8``, ``::1``), checked; ``default`` if unset."""
+    items = _env_list(env, name) or default.split(",")
+    try:
+        return [str(ipaddress.ip_network(item, strict=False)) for item in items]
+    except ValueError:
+        raise ConfigError(f"{name} must be IP networks like 10.0.0.0/8, got {items!r}") from None
+
+
 def normalise_database_url(url: str) -> str:
     """Map postgres:// and postgresql:// onto the psycopg 3 driver SQLAlchemy needs."""
     for prefix in ("postgres://", "postgresql://"):
@@ -175,6 +185,7 @@ class Config:
     REDIS_CONNECT_TIMEOUT = 0.5
     REDIS_RETRIES = 1
     AUTO_MIGRATE = True
+    METRICS_ALLOW_DEFAULT = "0.0.0.0/0,::/0"  # who may GET /metrics; production: loopback
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         env = os.environ if env is None else env
@@ -212,6 +223,7 @@ class Config:
         self.GRAPHQL_EXECUTION_PLANS = _env_bool(env, "GRAPHQL_EXECUTION_PLANS", True)
         for name in RATE_LIMIT_SETTINGS:
             setattr(self, name, _env_rate_limit(env, name, getattr(Config, name)))
+        self.METRICS_ALLOW = _env_networks(env, "METRICS_ALLOW", self.METRICS_ALLOW_DEFAULT)
         self._read_logging(env)
         self._read_cookie(env)
 
@@ -258,6 +270,7 @@ class ProductionConfig(Config):
     GRAPHQL_EXPLORER = False
     GRAPHQL_INTROSPECTION = False
     GRAPHQL_SUGGESTIONS = False
+    METRICS_ALLOW_DEFAULT = "127.0.0.0/8,::1/128"
 
     def finalise(self, instance_dir: Path) -> None:
         """Check the production requirements before anything starts."""

@@ -15,8 +15,16 @@ from granian.http import HTTP1Settings
 from granian.server import Server
 from granian.server.common import AbstractServer
 
-from serving import bind_address, prepare, server_log_config
+from serving import (
+    bind_address,
+    load_env_files,
+    prepare,
+    prepare_metrics_dir,
+    remove_metrics_dir,
+    server_log_config,
+)
 
+load_env_files()  # first: every setting below may come from .env
 WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Measured on the 2-core test box (loaded by other jobs: figures vary by +-25%), wrk -c16,
 # one worker unless said, Redis and SQLite local; bench/ has the careful numbers.
@@ -71,8 +79,12 @@ def build_server() -> AbstractServer[Any]:
 
 def main() -> None:
     """Check, migrate, then serve until SIGTERM or SIGINT."""
-    prepare()
-    build_server().serve()
+    prepare_metrics_dir()  # here, not at import: spawned workers import this module
+    try:
+        prepare()
+        build_server().serve()
+    finally:
+        remove_metrics_dir()
 
 
 if __name__ == "__main__":

@@ -12,8 +12,17 @@ from typing import Any
 from gunicorn.config import Config
 from gunicorn.glogging import Logger
 
-from serving import bind_address, prepare, server_log_config
+from serving import (
+    bind_address,
+    load_env_files,
+    prepare,
+    prepare_metrics_dir,
+    remove_metrics_dir,
+    server_log_config,
+)
 
+load_env_files()  # first: every setting below may come from .env
+prepare_metrics_dir()  # before workers start (this file runs in the master only)
 bind = bind_address("GUNICORN_BIND")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Measured per core with bench/ (see bench/RESULTS.md), one worker, wrk -c16:
@@ -55,3 +64,15 @@ logger_class = ProductLogger
 def on_starting(server: Any) -> None:
     """In the master, before workers fork: checks, embedded Redis, migrations (``prepare``)."""
     prepare()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """In the master, when a worker exits: drop its live metrics files."""
+    from infra.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    """In the master, at shutdown: remove the metrics directory it made."""
+    remove_metrics_dir()

@@ -7,14 +7,66 @@ configuration and the start-up checks live here, once.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
+
+from dotenv import load_dotenv
 
 from config import CONFIGS, Config, ConfigError
 
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+PREPARED_BY = "SEED_METRICS_MASTER"  # the pid of the master that prepared the directory
+MADE_DIR = "SEED_METRICS_TEMP_DIR"  # set when that master made it (and removes it at exit)
+
+
+def load_env_files(directory: Path | None = None) -> None:
+    """Read ``.env``, then ``.flaskenv``, from the start directory, as ``flask`` does.
+
+    Neither overrides a variable the real environment sets, and ``.env`` wins over
+    ``.flaskenv``. Call before any setting is read.
+    """
+    directory = Path.cwd() if directory is None else directory
+    for name in (".env", ".flaskenv"):
+        load_dotenv(directory / name, override=False)
+
 
 def bind_address(variable: str) -> str:
-    """``host:port`` from ``variable`` (GUNICORN_BIND, GRANIAN_BIND), else 127.0.0.1:$PORT."""
-    return os.environ.get(variable) or f"127.0.0.1:{os.environ.get('PORT', '4000')}"
+    """``host:port`` from ``variable`` (GUNICORN_BIND, GRANIAN_BIND), else the default.
+
+    The default is ``0.0.0.0:$PORT`` in production (reachable in a container, or on a
+    platform that sets PORT) and ``127.0.0.1:$PORT`` otherwise.
+    """
+    host = "0.0.0.0" if os.environ.get("APP_ENV") == "production" else "127.0.0.1"
+    return os.environ.get(variable) or f"{host}:{os.environ.get('PORT', '4000')}"
+
+
+def prepare_metrics_dir() -> None:
+    """Give this instance's workers an empty shared metrics directory, once per master.
+
+    Before any worker starts and before ``prometheus_client`` is imported: the library picks
+    its multiprocess mode at import. An operator's ``PROMETHEUS_MULTIPROC_DIR`` is emptied
+    (stale files would add a previous run's counts); otherwise a private temporary
+    directory is made, for ``remove_metrics_dir`` to remove at exit. gunicorn reads its
+    settings again on SIGHUP: the same master then keeps the directory and the counts.
+    """
+    if os.environ.get(PREPARED_BY) == str(os.getpid()):
+        return
+    os.environ[PREPARED_BY] = str(os.getpid())
+    given = os.environ.get(MULTIPROC_DIR)
+    if given:
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        return
+    os.environ[MULTIPROC_DIR] = os.environ[MADE_DIR] = tempfile.mkdtemp(prefix="seed-metrics-")
+
+
+def remove_metrics_dir() -> None:
+    """At the master's exit: remove the directory ``prepare_metrics_dir`` made, if it did."""
+    made = os.environ.get(MADE_DIR)
+    if made and os.environ.get(PREPARED_BY) == str(os.getpid()):
+        shutil.rmtree(made, ignore_errors=True)
 
 
 def server_log_config(*server_loggers: str) -> dict[str, Any]:

@@ -7,7 +7,14 @@ import logging
 from flask import Flask, Response, g
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from services.errors import OUTAGES, RateLimited, ServiceError, ServiceUnavailable, is_outage
+from services.errors import (
+    OUTAGES,
+    RateLimited,
+    ServiceError,
+    ServiceUnavailable,
+    count_outage,
+    is_outage,
+)
 from sessions.store import SessionInterrupted
 from web.json_body import json_response
 
@@ -45,6 +52,7 @@ def handle_service_error(error: ServiceError) -> Response:
 def handle_outage(error: Exception) -> Response:
     """Redis or the database is unreachable: 503 with Retry-After, no details."""
     log.warning("backing service unavailable: %r", error)
+    count_outage(error)
     return handle_service_error(ServiceUnavailable())
 
 

@@ -1,4 +1,4 @@
-"""REST endpoints for curl users: GET /me to debug cookies, /sessions, GET /healthz."""
+"""REST endpoints for curl users: GET /me to debug cookies, /sessions; /livez, /healthz, /readyz."""
 
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ bp = Blueprint("rest", __name__)
 def me() -> Response:
     """Who the cookie logs in as, and what the session behind it holds."""
     return json_response(diagnostics.describe_session(current_session()))
+
+
+@bp.get("/livez")
+def livez() -> Response:
+    """Liveness: the process answers. Checks no dependency, so an outage restarts nothing."""
+    return json_response({"ok": True})
 
 
 @bp.get("/healthz")

@@ -25,15 +25,18 @@ from graphql import (
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from config import PROJECT_DIR
+from graphql_runtime import observed
 from graphql_runtime.document_cache import DocumentCache, entry_size
 from graphql_runtime.limits import SensitiveFieldOnceRule, depth_limit_rule, size_errors
 from graphql_runtime.plans import DocumentPlans, PlanStats
 from graphql_runtime.resolvers import bindables
+from infra import metrics
 from services.errors import (
     InvalidInput,
     RateLimited,
     ServiceError,
     ServiceUnavailable,
+    count_outage,
     is_outage,
 )
 
@@ -104,6 +107,7 @@ class QueryExecutor:
         if len(query) > self.max_length:  # refused before the lexer reads it, and not cached
             return self.too_long
         prepared = self.cache.get(query)
+        metrics.count("document_cache", outcome="miss" if prepared is None else "hit")
         if prepared is None:
             prepared = self._parse_and_validate(query)
             prepared.size = entry_size(query, prepared.document, prepared.errors)
@@ -139,18 +143,19 @@ class QueryExecutor:
             validate_operation_is_not_subscription(prepared.document, operation_name)
         except GraphQLError as error:
             return Outcome({"errors": [self.format_error(error)]}, 400)
-        result = self._planned(
-            data["query"], prepared, data.get("variables"), operation_name, context
-        )
-        if result is None:
-            result = execute_sync(
-                self.schema,
-                prepared.document,
-                context_value=context,
-                variable_values=data.get("variables"),
-                operation_name=operation_name,
-                hide_suggestions=not self.suggestions,
+        with observed.operation(prepared.document, operation_name):
+            result = self._planned(
+                data["query"], prepared, data.get("variables"), operation_name, context
             )
+            if result is None:
+                result = execute_sync(
+                    self.schema,
+                    prepared.document,
+                    context_value=context,
+                    variable_values=data.get("variables"),
+                    operation_name=operation_name,
+                    hide_suggestions=not self.suggestions,
+                )
         body = self._body(result)
         if _is_request_error(body):
             del body["data"]  # as the spec asks when execution never started
@@ -191,6 +196,7 @@ class QueryExecutor:
             return self._graphql_error(error)
         if is_outage(original):
             log.warning("backing service unavailable: %r", original)
+            count_outage(original)
             original = ServiceUnavailable()
         if isinstance(original, ServiceError):
             return _service_error(error, original)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from flask import Flask, g, has_request_context
 
+from infra.tracing import TRACE_ID_ENVIRON
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -45,6 +47,9 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "requestId": getattr(record, "request_id", "-"),
         }
+        trace_id = getattr(record, "trace_id", None)  # set inside a span (infra/otel_sdk.py)
+        if trace_id:
+            payload["traceId"] = trace_id
         payload.update(getattr(record, "fields", {}))
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
@@ -164,4 +169,7 @@ def _log_access(
         None,
         extra={"fields": fields, "request_id": request_id},
     )
+    trace_id = environ.get(TRACE_ID_ENVIRON)  # the request's span has ended by now
+    if trace_id:
+        record.trace_id = trace_id
     _access.handle(record)

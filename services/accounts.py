@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
+from infra import metrics
 from infra.database import autocommit_connection
 from models import User
 from models.entities import utc_now_ms
@@ -64,9 +65,12 @@ def register(
     rate_limits.hit("register", "ip", rate_limits.client_ip(), "RATE_LIMIT_REGISTER_IP")
     user = _new_user(username, password, email)
     if isinstance(user, FieldError):
+        metrics.count("registration", outcome="refused")
         return AccountResult.failed(user)
     if not _insert_and_start_session(session, user):
+        metrics.count("registration", outcome="refused")
         return AccountResult.failed(_taken(username, user.email) or TAKEN_USERNAME)
+    metrics.count("registration", outcome="ok")
     return AccountResult(user=user)
 
 
@@ -120,6 +124,7 @@ def log_in_with_password(session: StoredSession, username: str, password: str) -
     user = find_by_username(username) if username_error(username) is None else None
     stored_hash = user.password_hash if user else None
     if len(password) > PASSWORD_MAX or not verify_password(stored_hash, password) or user is None:
+        metrics.count("login", outcome="failed")
         rate_limits.hit("login", *budget)
         return AccountResult.failed(FieldError("password", WRONG_CREDENTIALS))
     auth.start_session(session, user)
@@ -127,8 +132,10 @@ def log_in_with_password(session: StoredSession, username: str, password: str) -
         # changePassword committed after the check above and may have ended the user's
         # sessions before this one was stored: the old password must not keep it.
         auth.log_out(session)
+        metrics.count("login", outcome="failed")
         return AccountResult.failed(FieldError("password", WRONG_CREDENTIALS))
     devices.trust(account, device)
+    metrics.count("login", outcome="ok")
     return AccountResult(user=user)
 
 

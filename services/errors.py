@@ -8,6 +8,8 @@ from redis.exceptions import RedisClusterException, RedisError
 from sqlalchemy.exc import OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from infra import metrics
+
 # Failures of a backing service rather than of the request: answered with a fast 503.
 OUTAGES: tuple[type[Exception], ...] = (
     RedisError,
@@ -26,6 +28,12 @@ def is_outage(error: BaseException | None) -> TypeGuard[Exception]:
     # An earlier statement of this request lost its connection; every later use of the
     # request's session raises this until the request ends. The same outage, not a bug.
     return isinstance(error, PendingRollbackError) and error.code == LOST_CONNECTION
+
+
+def count_outage(error: Exception) -> None:
+    """Count an outage a request ran into, by service (redis or database)."""
+    redis_down = isinstance(error, RedisError | RedisClusterException)
+    metrics.count("outage", service="redis" if redis_down else "database")
 
 
 class ServiceError(Exception):

@@ -17,6 +17,7 @@ from flask import current_app, has_request_context, request
 
 from config import parse_rate_limit
 from extensions import redis_extension
+from infra import metrics
 from services.errors import RateLimited
 
 PREFIX = "rl:"
@@ -72,6 +73,7 @@ def hit(action: str, scope: str, value: str, limit_name: str) -> None:
     limit = parse_limit(current_app.config[limit_name])
     count, ttl = _run(_HIT, counter_key(action, scope, value), limit)
     if count > limit.attempts:
+        metrics.count("rate_limited", action=action)
         raise RateLimited(retry_after=max(ttl, 1))
 
 
@@ -80,4 +82,5 @@ def check(action: str, scope: str, value: str, limit_name: str) -> None:
     limit = parse_limit(current_app.config[limit_name])
     count, ttl = _run(_PEEK, counter_key(action, scope, value), limit)
     if count >= limit.attempts:
+        metrics.count("rate_limited", action=action)
         raise RateLimited(retry_after=max(ttl, 1))
