@@ -267,8 +267,12 @@ PROPERTY = settings(
 
 
 def has_surrogate(value: str) -> bool:
-    """Whether ``value`` holds a lone surrogate (not encodable as UTF-8)."""
-    return any("\ud800" <= ch <= "\udfff" for ch in value)
+    """Whether ``value`` holds a lone surrogate (not encodable as UTF-8) once sent as JSON.
+
+    A high surrogate followed by a low one is sent as two escapes that decode to one
+    character outside the BMP, which is no surrogate at all.
+    """
+    return any("\ud800" <= ch <= "\udfff" for ch in json.loads(json.dumps(value)))
 
 
 def plainly_valid_title(title: str) -> bool:
