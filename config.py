@@ -138,6 +138,7 @@ class Config:
             self.SESSION_COOKIE_NAME = "__Host-" + self.SESSION_COOKIE_NAME
             self.SESSION_COOKIE_SECURE = True
         self.CORS_ORIGINS = _env_list(env, "CORS_ORIGINS")
+        self.GRAPHQL_MAX_COST = _env_int(env, "GRAPHQL_MAX_COST", 1000)
         self.PORT = _env_int(env, "PORT", 4000)
         self.AUTO_MIGRATE = env.get("AUTO_MIGRATE", "1") != "0"
         self.SESSION_COOKIE_SECURE = self.PRODUCTION

@@ -27,6 +27,7 @@ from graphql import (
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from config import PROJECT_DIR
+from graphql_runtime.cost import cost_limit_rule
 from graphql_runtime.limits import SensitiveFieldOnceRule, alias_limit_rule, depth_limit_rule
 from graphql_runtime.resolvers import bindables
 from services.errors import (
@@ -79,6 +80,7 @@ class QueryExecutor:
             depth_limit_rule(config["GRAPHQL_MAX_DEPTH"]),
             alias_limit_rule(config["GRAPHQL_MAX_ALIASES"]),
             SensitiveFieldOnceRule,
+            cost_limit_rule(config["GRAPHQL_MAX_COST"], config["POSTS_MAX_LIMIT"]),
         )
         if not config["GRAPHQL_INTROSPECTION"]:
             self.rules = (*self.rules, NoSchemaIntrospectionCustomRule)
