@@ -11,7 +11,6 @@ from threading import Lock
 from typing import Any
 
 from ariadne import load_schema_from_path, make_executable_schema
-from ariadne.graphql import validate_operation_is_not_subscription
 from ariadne.utils import unwrap_graphql_error
 from flask import Flask, current_app, g
 from graphql import (
@@ -19,6 +18,7 @@ from graphql import (
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
+    GraphQLSyntaxError,
     execute_sync,
     parse,
     specified_rules,
@@ -29,6 +29,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from config import PROJECT_DIR
 from graphql_runtime.cost import cost_limit_rule
 from graphql_runtime.limits import SensitiveFieldOnceRule, alias_limit_rule, depth_limit_rule
+from graphql_runtime.resolution import OperationRefused, resolve_operation
 from graphql_runtime.resolvers import bindables
 from services.errors import (
     InvalidInput,
@@ -58,6 +59,11 @@ class Outcome:
     body: dict[str, Any]
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    strict_status: int | None = None  # under application/graphql-response+json, if different
+
+    def status_for(self, strict: bool) -> int:
+        """The status under application/graphql-response+json (strict) or application/json."""
+        return (self.strict_status or self.status) if strict else self.status
 
 
 @cache
@@ -110,22 +116,23 @@ class QueryExecutor:
         errors = validate(self.schema, document, self.rules, hide_suggestions=hide)
         return Prepared(None if errors else document, errors)
 
-    def execute(self, data: dict[str, Any], context: Any) -> Outcome:
+    def execute(self, data: dict[str, Any], context: Any, read_only: bool = False) -> Outcome:
         """Run one operation and return its body and HTTP status.
 
         ``data`` comes from the endpoint, which has checked its query, variables and
-        operationName. This does what Ariadne's graphql_sync does for this product (no
-        extensions, middleware or root value) without its per-request set-up, and answers
-        the same shapes: ``{"errors"}`` for a refused operation, ``{"data", "errors"?}`` else.
+        operationName; ``read_only`` (GET) runs queries only.
+        This does what Ariadne's graphql_sync does for this product (no extensions,
+        middleware or root value) without its per-request set-up, and answers the same
+        shapes: ``{"errors"}`` for a refused operation, ``{"data", "errors"?}`` else.
         """
         prepared = self.prepare(data["query"])
         if prepared.document is None:
             return Outcome({"errors": [self.format_error(e) for e in prepared.errors]}, 400)
         operation_name = data.get("operationName")
         try:
-            validate_operation_is_not_subscription(prepared.document, operation_name)
-        except GraphQLError as error:
-            return Outcome({"errors": [self.format_error(error)]}, 400)
+            resolve_operation(prepared.document, operation_name, read_only)
+        except OperationRefused as error:
+            return Outcome({"errors": [self.format_error(error)]}, error.status, error.headers)
         result = execute_sync(
             self.schema,
             prepared.document,
@@ -137,6 +144,8 @@ class QueryExecutor:
         body = self._body(result)
         if _is_request_error(body):
             del body["data"]  # as the spec asks when execution never started
+            for refusal in body["errors"]:  # the operation is known: its variables did not coerce
+                refusal["extensions"]["code"] = "BAD_USER_INPUT"
         return _outcome(body)
 
     def _body(self, result: ExecutionResult) -> dict[str, Any]:
@@ -161,7 +170,9 @@ class QueryExecutor:
         formatted: dict[str, Any] = dict(error.formatted)
         if not self.suggestions:
             formatted["message"] = SUGGESTION.sub("", formatted["message"])
-        formatted.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+        default = "GRAPHQL_PARSE_FAILED" if isinstance(error, GraphQLSyntaxError) else None
+        extensions = formatted.setdefault("extensions", {})
+        extensions.setdefault("code", default or "GRAPHQL_VALIDATION_FAILED")
         return formatted
 
 
@@ -198,11 +209,12 @@ def _outcome(result: dict[str, Any]) -> Outcome:
     errors = result.get("errors") or []
     extensions = [e.get("extensions", {}) for e in errors]
     codes = {ext.get("code") for ext in extensions}
+    strict = 200 if result.get("data") is not None else None  # data: 2xx, as the spec says
     if ServiceUnavailable.code in codes:
-        return Outcome(result, 503, {"Retry-After": "1"})
+        return Outcome(result, 503, {"Retry-After": "1"}, strict)
     if RateLimited.code in codes:
         wait = max(int(ext.get("retryAfter", 1)) for ext in extensions)
-        return Outcome(result, 429, {"Retry-After": str(wait)})
+        return Outcome(result, 429, {"Retry-After": str(wait)}, strict)
     return Outcome(result, 400 if "data" not in result else 200)
 
 

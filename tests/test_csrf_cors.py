@@ -81,7 +81,7 @@ def test_cross_site_posts_are_refused_even_as_json(
         "/graphql", data=MUTATION, content_type="application/json", headers=headers
     )
     assert response.status_code == 403
-    assert response.get_json()["error"]["code"] == "FORBIDDEN"
+    assert response.get_json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert "Access-Control-Allow-Origin" not in response.headers
     assert post_count(gql) == 0
     assert gql.client.delete("/sessions", headers=headers).status_code == 403

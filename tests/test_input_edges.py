@@ -88,7 +88,8 @@ def test_ten_kilobyte_username_is_a_field_error(app: Flask, gql: GraphQLClient) 
 def test_megabyte_title_is_413_and_stores_nothing(app: Flask, alice: GraphQLClient) -> None:
     response = create(alice, "t" * 1_048_576)
     assert response.status_code == 413 and response.is_json
-    assert response.get_json()["error"]["code"] == "REQUEST_ENTITY_TOO_LARGE"
+    [error] = response.get_json()["errors"]
+    assert error["extensions"]["code"] == "REQUEST_ENTITY_TOO_LARGE"
     assert table_count(app, "post") == 0
 
 

@@ -16,6 +16,7 @@ from infra.headers import add_vary
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PREFLIGHT_MAX_AGE = "600"
+API_MEDIA_TYPES = frozenset({"application/json", "application/graphql-response+json"})
 
 
 def init_app(app: Flask) -> None:
@@ -70,7 +71,7 @@ def add_cors_headers(response: Response) -> Response:
 def add_security_headers(response: Response) -> Response:
     """No sniffing anywhere; API answers (user data) are never cached and vary by cookie."""
     response.headers["X-Content-Type-Options"] = "nosniff"
-    if response.mimetype == "application/json":
+    if response.mimetype in API_MEDIA_TYPES:
         response.headers["Cache-Control"] = "no-store"
         add_vary(response, "Cookie")
     if request.is_secure and current_app.config["PRODUCTION"]:
