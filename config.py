@@ -13,6 +13,16 @@ PROJECT_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH") or PROJECT_DIR / "instance")
 TEN_YEARS = 10 * 365 * 24 * 3600
 MIN_SECRET_LENGTH = 32
+# What a separate frontend's requests may carry: Apollo Client's own headers and W3C tracing.
+CORS_ALLOW_HEADERS = [
+    "Content-Type",
+    "X-Request-Id",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollo-require-preflight",
+    "traceparent",
+    "tracestate",
+]
 
 
 class ConfigError(RuntimeError):
@@ -138,6 +148,7 @@ class Config:
             self.SESSION_COOKIE_NAME = "__Host-" + self.SESSION_COOKIE_NAME
             self.SESSION_COOKIE_SECURE = True
         self.CORS_ORIGINS = _env_list(env, "CORS_ORIGINS")
+        self.CORS_ALLOW_HEADERS = _env_list(env, "CORS_ALLOW_HEADERS") or CORS_ALLOW_HEADERS
         self.GRAPHQL_MAX_COST = _env_int(env, "GRAPHQL_MAX_COST", 1000)
         self.PORT = _env_int(env, "PORT", 4000)
         self.AUTO_MIGRATE = env.get("AUTO_MIGRATE", "1") != "0"

@@ -152,3 +152,46 @@ def test_api_answers_are_not_cached(app: Flask) -> None:
         assert response.headers["Cache-Control"] == "no-store"
         assert "Cookie" in response.headers["Vary"]
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+APOLLO_HEADERS = (
+    "content-type, apollographql-client-name, apollographql-client-version,"
+    " apollo-require-preflight, traceparent"
+)
+
+
+def allowed_headers(response) -> set[str]:
+    return {h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"].split(",")}
+
+
+def test_preflights_allow_apollo_clients_headers(cors_app: Flask) -> None:
+    preflight = cors_app.test_client().options(
+        "/graphql",
+        headers={
+            "Origin": FRONTEND,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": APOLLO_HEADERS,
+        },
+    )
+    assert preflight.headers["Access-Control-Allow-Origin"] == FRONTEND
+    requested = {h.strip() for h in APOLLO_HEADERS.split(",")}
+    assert requested <= allowed_headers(preflight)
+    assert "x-request-id" in allowed_headers(preflight)
+
+
+def test_allowed_request_headers_are_configurable(app_factory) -> None:
+    app = app_factory(
+        env={"CORS_ORIGINS": FRONTEND, "CORS_ALLOW_HEADERS": "Content-Type, X-Tenant"}
+    )
+    preflight = app.test_client().options(
+        "/graphql", headers={"Origin": FRONTEND, "Access-Control-Request-Method": "POST"}
+    )
+    assert allowed_headers(preflight) == {"content-type", "x-tenant"}
+
+
+def test_a_frontend_may_read_the_request_id_and_retry_after(cors_app: Flask) -> None:
+    response = cors_app.test_client().post(
+        "/graphql", json={"query": "{ hello }"}, headers={"Origin": FRONTEND}
+    )
+    exposed = {h.strip() for h in response.headers["Access-Control-Expose-Headers"].split(",")}
+    assert exposed == {"X-Request-Id", "Retry-After"}

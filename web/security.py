@@ -17,6 +17,9 @@ from infra.headers import add_vary
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PREFLIGHT_MAX_AGE = "600"
 API_MEDIA_TYPES = frozenset({"application/json", "application/graphql-response+json"})
+# Response headers a frontend on another origin may read (its own Retry-After handling,
+# the request id to quote in a bug report).
+EXPOSE_HEADERS = "X-Request-Id, Retry-After"
 
 
 def init_app(app: Flask) -> None:
@@ -62,9 +65,12 @@ def add_cors_headers(response: Response) -> Response:
     response.headers["Access-Control-Allow-Origin"] = origin
     response.headers["Access-Control-Allow-Credentials"] = "true"
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        allowed_headers = ", ".join(current_app.config["CORS_ALLOW_HEADERS"])
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE"
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type, X-Request-Id"
+        response.headers["Access-Control-Allow-Headers"] = allowed_headers
         response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
+    else:
+        response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
     return response
 
 
