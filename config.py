@@ -106,6 +106,7 @@ class Config:
     GRAPHQL_MAX_DEPTH = 10
     GRAPHQL_MAX_ALIASES = 30
     GRAPHQL_DOCUMENT_CACHE_SIZE = 512
+    GRAPHQL_APQ_CACHE_BYTES = 4 * 1024 * 1024  # per process: registered documents' text
 
     POSTS_MAX_LIMIT = 100
     # attempts/seconds; per account counts failures, per IP counts every attempt
@@ -150,6 +151,9 @@ class Config:
         self.CORS_ORIGINS = _env_list(env, "CORS_ORIGINS")
         self.CORS_ALLOW_HEADERS = _env_list(env, "CORS_ALLOW_HEADERS") or CORS_ALLOW_HEADERS
         self.GRAPHQL_MAX_COST = _env_int(env, "GRAPHQL_MAX_COST", 1000)
+        self.GRAPHQL_PERSISTED_QUERIES = env.get("GRAPHQL_PERSISTED_QUERIES", "1") != "0"
+        self.GRAPHQL_PERSISTED_QUERY_TTL = _env_int(env, "GRAPHQL_PERSISTED_QUERY_TTL", 86400)
+        self.GRAPHQL_TRUSTED_DOCUMENTS = env.get("GRAPHQL_TRUSTED_DOCUMENTS", "")
         self.PORT = _env_int(env, "PORT", 4000)
         self.AUTO_MIGRATE = env.get("AUTO_MIGRATE", "1") != "0"
         self.SESSION_COOKIE_SECURE = self.PRODUCTION

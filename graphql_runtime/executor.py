@@ -29,6 +29,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from config import PROJECT_DIR
 from graphql_runtime.cost import cost_limit_rule
 from graphql_runtime.limits import SensitiveFieldOnceRule, alias_limit_rule, depth_limit_rule
+from graphql_runtime.persisted import PersistedQueryError, documents_from_config
 from graphql_runtime.resolution import OperationRefused, resolve_operation
 from graphql_runtime.resolvers import bindables
 from services.errors import (
@@ -92,6 +93,7 @@ class QueryExecutor:
             self.rules = (*self.rules, NoSchemaIntrospectionCustomRule)
         self._cache: OrderedDict[str, Prepared] = OrderedDict()
         self._lock = Lock()
+        self.documents = documents_from_config(config)
 
     def prepare(self, query: str) -> Prepared:
         """Parse and validate a query once; later calls with the same text are a lookup."""
@@ -119,15 +121,21 @@ class QueryExecutor:
     def execute(self, data: dict[str, Any], context: Any, read_only: bool = False) -> Outcome:
         """Run one operation and return its body and HTTP status.
 
-        ``data`` comes from the endpoint, which has checked its query, variables and
-        operationName; ``read_only`` (GET) runs queries only.
+        ``data`` comes from the endpoint, which has checked its query (or persisted-query
+        extension), variables and operationName; ``read_only`` (GET) runs queries only.
         This does what Ariadne's graphql_sync does for this product (no extensions,
         middleware or root value) without its per-request set-up, and answers the same
         shapes: ``{"errors"}`` for a refused operation, ``{"data", "errors"?}`` else.
         """
-        prepared = self.prepare(data["query"])
+        extensions = data.get("extensions")
+        try:
+            query = self.documents.text(data.get("query"), extensions, context.redis)
+        except PersistedQueryError as error:
+            return Outcome(error.body(), error.status, {}, error.strict_status)
+        prepared = self.prepare(query)
         if prepared.document is None:
             return Outcome({"errors": [self.format_error(e) for e in prepared.errors]}, 400)
+        self.documents.register(query, extensions, context.redis)
         operation_name = data.get("operationName")
         try:
             resolve_operation(prepared.document, operation_name, read_only)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -93,3 +94,28 @@ def count_redis_commands(server: redis.Redis) -> Iterator[dict[str, int]]:
         delta = calls - before.get(name, 0)
         if delta and name != "cmdstat_info":
             counts[name.removeprefix("cmdstat_")] = delta
+
+
+@contextmanager
+def database_commands(server: redis.Redis) -> Iterator[list[str]]:
+    """The commands run on ``server``'s database inside the block, as MONITOR reports them.
+
+    Unlike INFO's counters this sees only the test database, so other users of a shared
+    Redis server do not count; ECHOs of unique markers tell where the block began and ended.
+    """
+    database = server.connection_pool.connection_kwargs.get("db", 0)
+    commands: list[str] = []
+    with server.monitor() as monitor:
+        _read_until_marker(server, monitor, database, [])  # connection set-up happens here
+        yield commands
+        _read_until_marker(server, monitor, database, commands)
+
+
+def _read_until_marker(
+    server: redis.Redis, monitor: Any, database: int, commands: list[str]
+) -> None:
+    marker = f"marker-{secrets.token_hex(8)}"
+    server.echo(marker)
+    while marker not in (seen := monitor.next_command())["command"]:
+        if int(seen["db"]) == database:
+            commands.append(seen["command"])

@@ -72,6 +72,15 @@ def test_rest_errors_keep_their_shape(client: FlaskClient) -> None:
     assert response.get_json()["error"]["code"] == "FORBIDDEN"
 
 
+def test_an_outage_is_a_503_in_the_graphql_shape(app_factory: Callable[..., Flask]) -> None:
+    client = app_factory(env={"REDIS_URL": "redis://127.0.0.1:1/0"}).test_client()
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": "a" * 64}}
+    response = client.post("/graphql", json={"extensions": extensions}, headers=APOLLO)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert response.mimetype == GRAPHQL_RESPONSE
+    assert only_error(response)["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+
+
 @pytest.mark.parametrize(
     ("accept", "media_type"),
     [
@@ -174,6 +183,7 @@ def test_get_never_runs_a_mutation(alice: GraphQLClient) -> None:
         {"query": ""},
         {"query": "{ hello }", "variables": "{bad"},
         {"query": "{ hello }", "variables": "[1]"},
+        {"query": "{ hello }", "extensions": "3"},
         "query=%7B+hello+%7D&query=%7B+hello+%7D",
     ],
 )

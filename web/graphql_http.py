@@ -117,7 +117,9 @@ def read_get_operation(req: Request) -> dict[str, Any]:
 def check_operation(data: dict[str, Any]) -> dict[str, Any]:
     """400 unless query, variables, operationName and extensions have their JSON types."""
     query = data.get("query")
-    if not isinstance(query, str) or not query.strip():
+    extensions = data.get("extensions")
+    persisted = query is None and isinstance(extensions, dict) and "persistedQuery" in extensions
+    if not persisted and (not isinstance(query, str) or not query.strip()):
         raise BadRequest("The 'query' field must be a non-empty string.")
     if not isinstance(data.get("variables") or {}, dict):
         raise BadRequest("The 'variables' field must be an object or null.")
