@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections import OrderedDict
 from pathlib import Path
@@ -22,19 +23,11 @@ from threading import Lock
 from typing import Any, Protocol
 
 from config import ConfigError
+from services.errors import OUTAGES
 
-KEY_PREFIX = "apq:"
+log = logging.getLogger(__name__)
+KEY_PREFIX = "apq:"  # one key per document (GET, SET ... EX): any node of a Cluster
 SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
-
-
-class RedisLike(Protocol):
-    """The two single-key commands APQ needs (a plain, Sentinel or Cluster client)."""
-
-    def get(self, name: str) -> Any:
-        """GET."""
-
-    def set(self, name: str, value: str, ex: int) -> Any:
-        """SET ... EX."""
 
 
 class PersistedQueryError(Exception):
@@ -163,7 +156,11 @@ class AutomaticPersistedQueries:
         digest = requested_hash(extensions)
         if digest is None or self.cache.get(digest) is not None:
             return
-        redis.set(KEY_PREFIX + digest, query, ex=self.ttl)
+        try:
+            redis.set(KEY_PREFIX + digest, query, ex=self.ttl)
+        except OUTAGES as error:  # the text came with the request: run it, register later
+            log.warning("persisted query not registered: %r", error)
+            return
         self.cache.put(digest, query)
 
 

@@ -60,6 +60,14 @@ def test_not_found_then_registered_then_hash_only(client: FlaskClient, redis_ser
     assert post(client, extensions=extensions).get_json() == {"data": {"posts": []}}
 
 
+def test_a_redis_outage_does_not_stop_a_query_sent_with_its_text(
+    app_factory: Callable[..., Flask],
+) -> None:
+    client = app_factory(env={"REDIS_URL": "redis://127.0.0.1:1/0"}).test_client()
+    response = post(client, query="{ hello }", extensions=persisted(sha256("{ hello }")))
+    assert response.get_json() == {"data": {"hello": "hello world"}}
+
+
 def test_the_round_trip_works_over_get(client: FlaskClient) -> None:
     extensions = persisted(sha256(QUERY))
     assert code(get(client, extensions=extensions)) == "PERSISTED_QUERY_NOT_FOUND"
