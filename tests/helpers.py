@@ -78,22 +78,15 @@ def set_cookies(response: TestResponse) -> list[str]:
     return response.headers.getlist("Set-Cookie")
 
 
-def _command_calls(server: redis.Redis) -> dict[str, int]:
-    stats = server.info("commandstats")
-    return {name: value["calls"] for name, value in stats.items()}
-
-
 @contextmanager
 def count_redis_commands(server: redis.Redis) -> Iterator[dict[str, int]]:
-    """Count the commands Redis executes inside the block (INFO itself excluded)."""
+    """Count, by lowercase name, the commands run on the test database inside the block."""
     counts: dict[str, int] = {}
-    before = _command_calls(server)
-    yield counts
-    after = _command_calls(server)
-    for name, calls in after.items():
-        delta = calls - before.get(name, 0)
-        if delta and name != "cmdstat_info":
-            counts[name.removeprefix("cmdstat_")] = delta
+    with database_commands(server) as commands:
+        yield counts
+    for command in commands:
+        name = command.split(" ", 1)[0].lower()
+        counts[name] = counts.get(name, 0) + 1
 
 
 @contextmanager
