@@ -6,9 +6,13 @@ STAMP := $(VENV)/.installed
 PORT ?= 4000
 export FLASK_APP := wsgi
 
-.PHONY: install run serve test lint format bench soak clean
+.PHONY: help install run serve test check lint format bench soak clean
+.DEFAULT_GOAL := help
 
-install: $(STAMP)
+help:  ## this list: every target with what it does
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: $(STAMP)  ## the .venv with the service and its dev tools (again when pyproject.toml changes)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,23 +27,27 @@ run: install  ## development server on 127.0.0.1:4000 (SQLite, embedded Redis)
 serve: install  ## gunicorn, as deployed
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: install  ## every test, real Redis and databases, with a coverage floor (PYTEST_ARGS=...)
+	$(BIN)/pytest --cov --cov-report=term-missing:skip-covered $(PYTEST_ARGS)
 
-lint: install
+check: install  ## lint, then test: a style slip fails in seconds, not after the suite
+	$(MAKE) lint
+	$(MAKE) test
+
+lint: install  ## ruff check, ruff format --check, mypy strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-format: install
+format: install  ## ruff --fix and ruff format, in place
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install
+bench: install  ## the benchmark (PEER=node compares with the Node peer)
 	$(BIN)/python -m bench.run $(if $(PEER),--peer $(PEER))
 
 soak: install  ## ~75 s of mixed traffic while Redis restarts and workers die; audits the data
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
-clean:
+clean:  ## remove the .venv and the tools' caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,7 @@ from config import INSTANCE_DIR, Config, load_config
 from extensions import db, migrate, redis_client, server_sessions
 from graphql_runtime.executor import graphql_runtime
 from infra import logs
-from infra.database import MIGRATIONS_DIR, register_session_cleanup
+from infra.database import MIGRATIONS_DIR, register_db_session_teardown
 from web import request_ids, security
 
 
@@ -19,12 +19,12 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error handlers."""
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=True)
     app.config.from_object(config or load_config())
+    request_ids.init_app(app)  # first: every later hook, refusals included, has the id
     logs.init_app(app)
     init_extensions(app)
     security.init_app(app)
     register_blueprints(app)
     register_error_handlers(app)
-    request_ids.init_app(app)
     register_commands(app)
     return app
 
@@ -32,7 +32,7 @@ def create_app(config: Config | None = None) -> Flask:
 def init_extensions(app: Flask) -> None:
     """Attach the database, migrations, Redis, sessions and GraphQL to the app."""
     db.init_app(app)
-    register_session_cleanup(app)
+    register_db_session_teardown(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     redis_client.init_app(app)
     server_sessions.init_app(app, app.extensions["redis"])

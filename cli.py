@@ -45,12 +45,15 @@ def create_user(username: str, email: str | None, password: str) -> None:
 @click.argument("username")
 @click.confirmation_option(prompt="Delete this user, their posts and sessions?")
 def delete_user(username: str) -> None:
-    """Delete an account with its posts, ending its sessions."""
+    """Delete an account with its posts, ending its sessions and reset tokens."""
     user = accounts.find_by_username(username)
     if user is None:
         raise click.ClickException(f"no user named {username!r}")
     ended = accounts.delete_user(user)
-    click.echo(f"deleted user {username} and ended {ended} session(s)")
+    click.echo(
+        f"deleted user {username}, ended {ended.sessions} session(s)"
+        f" and revoked {ended.reset_tokens} reset token(s)"
+    )
 
 
 @sessions_cli.command("list")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -13,6 +14,7 @@ PROJECT_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH") or PROJECT_DIR / "instance")
 TEN_YEARS = 10 * 365 * 24 * 3600
 MIN_SECRET_LENGTH = 32
+RATE_LIMIT_FORM = re.compile(r"([0-9]{1,9})/([0-9]{1,9})")
 # What a separate frontend's requests may carry: Apollo Client's own headers and W3C tracing.
 CORS_ALLOW_HEADERS = [
     "Content-Type",
@@ -29,9 +31,24 @@ class ConfigError(RuntimeError):
     """The environment does not describe a configuration the service can start with."""
 
 
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _env_value(env: Mapping[str, str], name: str) -> str | None:
+    """The variable's value without surrounding blanks; None when unset or blank."""
+    raw = env.get(name, "").strip()
+    return raw or None
+
+
+def _env_str(env: Mapping[str, str], name: str, default: str) -> str:
+    return env[name] if _env_value(env, name) else default  # kept as given: secrets, URLs
+
+
 def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
+    raw = _env_value(env, name)
+    if raw is None:
         return default
     try:
         return int(raw)
@@ -39,8 +56,49 @@ def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def parse_rate_limit(text: str) -> tuple[int, int]:
+    """Parse ``"count/seconds"`` (``"10/900"``: ten per 900 s); raise ValueError otherwise."""
+    match = RATE_LIMIT_FORM.fullmatch(text.strip())
+    if match is None or int(match[2]) == 0:
+        raise ValueError(f"not count/seconds: {text!r}")
+    return int(match[1]), int(match[2])
+
+
+def _env_rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = _env_value(env, name)
+    if raw is None:
+        return default
+    try:
+        parse_rate_limit(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be count/seconds with seconds > 0 (e.g. 10/900), got {raw!r}"
+        ) from None
+    return raw.strip()
+
+
+def _env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _env_value(env, name)
+    if raw is None:
+        return default
+    if raw.lower() in TRUE_WORDS | FALSE_WORDS:
+        return raw.lower() in TRUE_WORDS
+    raise ConfigError(f"{name} must be one of 1/0, true/false, yes/no, on/off, got {raw!r}")
+
+
+def _env_choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    """One of ``choices``, matched without regard to case and returned as spelled there."""
+    raw = _env_value(env, name)
+    if raw is None:
+        return default
+    for choice in choices:
+        if raw.lower() == choice.lower():
+            return choice
+    raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+
+
 def _env_list(env: Mapping[str, str], name: str) -> list[str]:
-    return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
+    return [item.strip() for item in (_env_value(env, name) or "").split(",") if item.strip()]
 
 
 def normalise_database_url(url: str) -> str:
@@ -102,15 +160,22 @@ class Config:
     GRAPHQL_EXPLORER = True
     GRAPHQL_INTROSPECTION = True
     GRAPHQL_SUGGESTIONS = True
-    GRAPHQL_MAX_TOKENS = 2000
+    # Bounds on one document, sized so that the worst document within them costs about
+    # 10 ms of CPU to lex, parse and validate (bench/documents.py measures it).
+    GRAPHQL_MAX_LENGTH = 8192  # characters, refused before the lexer runs
+    GRAPHQL_MAX_TOKENS = 400
+    GRAPHQL_MAX_SELECTIONS = 80  # fields, fragment spreads and inline fragments, as written
     GRAPHQL_MAX_DEPTH = 10
     GRAPHQL_MAX_ALIASES = 30
-    GRAPHQL_DOCUMENT_CACHE_SIZE = 512
+    GRAPHQL_DOCUMENT_CACHE_SIZE = 512  # entries
+    GRAPHQL_DOCUMENT_CACHE_BYTES = 16 * 1024 * 1024  # per process, estimated per entry
     GRAPHQL_APQ_CACHE_BYTES = 4 * 1024 * 1024  # per process: registered documents' text
 
     POSTS_MAX_LIMIT = 100
-    # attempts/seconds; per account counts failures, per IP counts every attempt
+    # attempts/seconds; per account (clients it does not trust) and per trusted device
+    # count failures, per IP counts every attempt of untrusted clients
     RATE_LIMIT_LOGIN_ACCOUNT = "10/900"
+    RATE_LIMIT_LOGIN_DEVICE = "10/900"
     RATE_LIMIT_LOGIN_IP = "50/900"
     RATE_LIMIT_REGISTER_IP = "20/3600"
     RATE_LIMIT_RESET_ACCOUNT = "3/3600"
@@ -124,44 +189,59 @@ class Config:
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         env = os.environ if env is None else env
-        self.SECRET_KEY = env.get("SECRET_KEY", "")
-        self.DATABASE_URL = env.get("DATABASE_URL", "")
-        self.REDIS_URL = env.get("REDIS_URL", "")
-        self.SESSION_COOKIE_NAME = env.get("SESSION_COOKIE_NAME", "qid")
-        self.SESSION_KEY_PREFIX = env.get("SESSION_KEY_PREFIX", "sess:")
+        self.SECRET_KEY = _env_str(env, "SECRET_KEY", "")
+        self.DATABASE_URL = _env_str(env, "DATABASE_URL", "")
+        self.REDIS_URL = _env_str(env, "REDIS_URL", "")
+        self.SESSION_KEY_PREFIX = _env_str(env, "SESSION_KEY_PREFIX", "sess:")
         self.SESSION_LIFETIME = _env_int(env, "SESSION_LIFETIME", TEN_YEARS)
         self.PERMANENT_SESSION_LIFETIME = timedelta(seconds=self.SESSION_LIFETIME)
-        self.SESSION_INDEX_PREFIX = env.get("SESSION_INDEX_PREFIX", "user-sessions:")
+        self.SESSION_INDEX_PREFIX = _env_str(env, "SESSION_INDEX_PREFIX", "user-sessions:")
         self.SESSION_IDLE_TIMEOUT = _env_int(env, "SESSION_IDLE_TIMEOUT", 0)
         self.SESSION_MAX_AGE = _env_int(env, "SESSION_MAX_AGE", 0)
         self.SESSION_TOUCH_INTERVAL = _env_int(env, "SESSION_TOUCH_INTERVAL", 60)
         self.RESET_TOKEN_TTL = _env_int(env, "RESET_TOKEN_TTL", 3 * 24 * 3600)
-        self.MAIL_URL = env.get("MAIL_URL", "")
-        self.MAIL_FROM = env.get("MAIL_FROM", "no-reply@localhost")
-        self.APP_URL = env.get("APP_URL", "http://localhost:3000").rstrip("/")
+        self.MAIL_URL = _env_str(env, "MAIL_URL", "")
+        self.MAIL_FROM = _env_str(env, "MAIL_FROM", "no-reply@localhost")
+        self.APP_URL = _env_str(env, "APP_URL", "http://localhost:3000").rstrip("/")
+        # background delivery: per-attempt timeout, attempts, first retry delay (doubling)
+        self.MAIL_TIMEOUT = _env_int(env, "MAIL_TIMEOUT", 10)
+        self.MAIL_ATTEMPTS = _env_int(env, "MAIL_ATTEMPTS", 6)
+        self.MAIL_RETRY_DELAY = _env_int(env, "MAIL_RETRY_DELAY", 5)
+        self.MAIL_QUEUE_SIZE = _env_int(env, "MAIL_QUEUE_SIZE", 1000)
+        self.MAIL_SHUTDOWN_WAIT = _env_int(env, "MAIL_SHUTDOWN_WAIT", 10)
         self.TRUSTED_PROXIES = _env_int(env, "TRUSTED_PROXIES", 0)
-        self.LOG_FORMAT = env.get("LOG_FORMAT", "json" if self.PRODUCTION else "text")
-        self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO")
-        self.ACCESS_LOG = env.get("ACCESS_LOG", "1" if self.PRODUCTION else "0") == "1"
         self.SECRET_KEY_FALLBACKS = _env_list(env, "SECRET_KEY_FALLBACKS")
-        if env.get("SESSION_COOKIE_HOST_PREFIX") == "1":
-            # __Host- cookies must be Secure, Path=/ and carry no Domain: browsers enforce it
-            self.SESSION_COOKIE_NAME = "__Host-" + self.SESSION_COOKIE_NAME
-            self.SESSION_COOKIE_SECURE = True
         self.CORS_ORIGINS = _env_list(env, "CORS_ORIGINS")
         self.CORS_ALLOW_HEADERS = _env_list(env, "CORS_ALLOW_HEADERS") or CORS_ALLOW_HEADERS
         self.GRAPHQL_MAX_COST = _env_int(env, "GRAPHQL_MAX_COST", 1000)
-        self.GRAPHQL_PERSISTED_QUERIES = env.get("GRAPHQL_PERSISTED_QUERIES", "1") != "0"
+        self.GRAPHQL_PERSISTED_QUERIES = _env_bool(env, "GRAPHQL_PERSISTED_QUERIES", True)
         self.GRAPHQL_PERSISTED_QUERY_TTL = _env_int(env, "GRAPHQL_PERSISTED_QUERY_TTL", 86400)
-        self.GRAPHQL_TRUSTED_DOCUMENTS = env.get("GRAPHQL_TRUSTED_DOCUMENTS", "")
+        self.GRAPHQL_TRUSTED_DOCUMENTS = _env_str(env, "GRAPHQL_TRUSTED_DOCUMENTS", "")
         self.PORT = _env_int(env, "PORT", 4000)
-        self.AUTO_MIGRATE = env.get("AUTO_MIGRATE", "1") != "0"
-        self.SESSION_COOKIE_SECURE = self.PRODUCTION
+        self.AUTO_MIGRATE = _env_bool(env, "AUTO_MIGRATE", True)
         self.DB_STATEMENT_TIMEOUT_MS = _env_int(env, "DB_STATEMENT_TIMEOUT_MS", 5000)
         # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile)
         self.ARGON2_TIME_COST = _env_int(env, "ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_COST = _env_int(env, "ARGON2_MEMORY_COST", 64 * 1024)  # KiB
         self.ARGON2_PARALLELISM = _env_int(env, "ARGON2_PARALLELISM", 4)
+        for name in RATE_LIMIT_SETTINGS:
+            setattr(self, name, _env_rate_limit(env, name, getattr(Config, name)))
+        self._read_logging(env)
+        self._read_cookie(env)
+
+    def _read_logging(self, env: Mapping[str, str]) -> None:
+        default_format = "json" if self.PRODUCTION else "text"
+        self.LOG_FORMAT = _env_choice(env, "LOG_FORMAT", ("json", "text"), default_format)
+        self.LOG_LEVEL = _env_choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO")
+        self.ACCESS_LOG = _env_bool(env, "ACCESS_LOG", self.PRODUCTION)
+
+    def _read_cookie(self, env: Mapping[str, str]) -> None:
+        self.SESSION_COOKIE_NAME = _env_str(env, "SESSION_COOKIE_NAME", "qid")
+        self.SESSION_COOKIE_SECURE = self.PRODUCTION
+        if _env_bool(env, "SESSION_COOKIE_HOST_PREFIX", False):
+            # __Host- cookies must be Secure, Path=/ and carry no Domain: browsers enforce it
+            self.SESSION_COOKIE_NAME = "__Host-" + self.SESSION_COOKIE_NAME
+            self.SESSION_COOKIE_SECURE = True
 
     def finalise(self, instance_dir: Path) -> None:
         """Fill in what depends on the environment kind; raise ConfigError if unusable."""
@@ -175,6 +255,9 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(
             self.SQLALCHEMY_DATABASE_URI, self.DB_STATEMENT_TIMEOUT_MS
         )
+
+
+RATE_LIMIT_SETTINGS = tuple(name for name in vars(Config) if name.startswith("RATE_LIMIT_"))
 
 
 class DevelopmentConfig(Config):
@@ -211,9 +294,7 @@ CONFIGS: dict[str, type[Config]] = {
 def load_config(env: Mapping[str, str] | None = None, instance_dir: Path = INSTANCE_DIR) -> Config:
     """Build the configuration named by APP_ENV from the environment (or ``env``)."""
     env = os.environ if env is None else env
-    name = env.get("APP_ENV", "development")
-    if name not in CONFIGS:
-        raise ConfigError(f"APP_ENV must be one of {', '.join(CONFIGS)}, got {name!r}")
+    name = _env_choice(env, "APP_ENV", tuple(CONFIGS), "development")
     config = CONFIGS[name](env)
     config.finalise(instance_dir)
     return config

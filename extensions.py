@@ -1,4 +1,4 @@
-"""Extensions, created unbound and attached to the app in create_app."""
+"""Extensions, created unbound and attached to the app in create_app (the data layer)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from infra.redis_client import RedisClient
+from infra.redis_client import RedisExtension
 from sessions.extension import ServerSessions
 
 # Deterministic constraint names, so migrations can refer to them on every backend.
@@ -30,5 +30,5 @@ class Base(DeclarativeBase):
 # object and fail (ObjectDeletedError) when a concurrent request deleted the row meanwhile.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
-redis_client = RedisClient()
+redis_client = RedisExtension()
 server_sessions = ServerSessions()

@@ -1,1 +1,1 @@
-"""HTTP interfaces: the GraphQL endpoint and the REST blueprint."""
+"""The interfaces: POST /graphql, the explorer, REST, and the JSON error handlers."""

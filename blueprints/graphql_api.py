@@ -8,7 +8,6 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import NotAcceptable
 
 from blueprints import explorer
-from extensions import db, redis_client
 from graphql_runtime.executor import graphql_runtime
 from graphql_runtime.resolvers.context import RequestContext
 from sessions.extension import current_session
@@ -54,12 +53,7 @@ def negotiate() -> str:
 
 def run(data: dict[str, Any], media_type: str, read_only: bool) -> Response:
     """Execute the operation and answer in the negotiated media type."""
-    context = RequestContext(
-        request=request,
-        session=current_session(),
-        db=db.session,
-        redis=redis_client.client,
-    )
+    context = RequestContext(request=request, session=current_session())
     outcome = graphql_runtime.executor.execute(data, context, read_only)
     status = outcome.status_for(media_type == GRAPHQL_RESPONSE)
     return graphql_response(outcome.body, status, outcome.headers, media_type)

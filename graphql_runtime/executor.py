@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cache
-from threading import Lock
 from typing import Any
 
 from ariadne import load_schema_from_path, make_executable_schema
@@ -28,7 +26,8 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from config import PROJECT_DIR
 from graphql_runtime.cost import cost_limit_rule
-from graphql_runtime.limits import SensitiveFieldOnceRule, alias_limit_rule, depth_limit_rule
+from graphql_runtime.document_cache import DocumentCache, entry_size
+from graphql_runtime.limits import SensitiveFieldOnceRule, depth_limit_rule, size_errors
 from graphql_runtime.persisted import PersistedQueryError, documents_from_config
 from graphql_runtime.resolution import OperationRefused, resolve_operation
 from graphql_runtime.resolvers import bindables
@@ -47,10 +46,15 @@ SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 @dataclass
 class Prepared:
-    """A parsed and validated document, or the errors that rejected it."""
+    """A parsed and validated document, or the client-ready errors that refused it.
+
+    Refusals keep only formatted dicts: an exception would keep its traceback alive and,
+    through it, the lexer's token chain and the partial document.
+    """
 
     document: DocumentNode | None
-    errors: list[GraphQLError] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    size: int = 0  # bytes charged against the document cache (an upper estimate)
 
 
 @dataclass
@@ -70,7 +74,9 @@ class Outcome:
 @cache
 def build_schema(schema_path: str = SCHEMA_PATH) -> GraphQLSchema:
     """The executable schema: the SDL file bound to the resolvers (built once per process)."""
-    return make_executable_schema(load_schema_from_path(schema_path), *bindables)
+    return make_executable_schema(
+        load_schema_from_path(schema_path), *bindables, convert_names_case=True
+    )
 
 
 class QueryExecutor:
@@ -79,44 +85,49 @@ class QueryExecutor:
     def __init__(self, app: Flask, schema: GraphQLSchema) -> None:
         config = app.config
         self.schema = schema
+        self.max_length: int = config["GRAPHQL_MAX_LENGTH"]
         self.max_tokens: int = config["GRAPHQL_MAX_TOKENS"]
+        self.max_selections: int = config["GRAPHQL_MAX_SELECTIONS"]
+        self.max_aliases: int = config["GRAPHQL_MAX_ALIASES"]
         self.suggestions: bool = config["GRAPHQL_SUGGESTIONS"]
-        self.cache_size: int = config["GRAPHQL_DOCUMENT_CACHE_SIZE"]
         self.rules = (
             *specified_rules,
             depth_limit_rule(config["GRAPHQL_MAX_DEPTH"]),
-            alias_limit_rule(config["GRAPHQL_MAX_ALIASES"]),
             SensitiveFieldOnceRule,
             cost_limit_rule(config["GRAPHQL_MAX_COST"], config["POSTS_MAX_LIMIT"]),
         )
         if not config["GRAPHQL_INTROSPECTION"]:
             self.rules = (*self.rules, NoSchemaIntrospectionCustomRule)
-        self._cache: OrderedDict[str, Prepared] = OrderedDict()
-        self._lock = Lock()
+        too_long = GraphQLError(f"Query is longer than {self.max_length} characters.")
+        self.too_long = Prepared(None, [self.format_error(too_long)])
+        self.cache: DocumentCache[Prepared] = DocumentCache(
+            config["GRAPHQL_DOCUMENT_CACHE_SIZE"], config["GRAPHQL_DOCUMENT_CACHE_BYTES"]
+        )
         self.documents = documents_from_config(config)
 
     def prepare(self, query: str) -> Prepared:
         """Parse and validate a query once; later calls with the same text are a lookup."""
-        with self._lock:
-            prepared = self._cache.get(query)
-            if prepared is not None:
-                self._cache.move_to_end(query)
-                return prepared
-        prepared = self._parse_and_validate(query)
-        with self._lock:
-            self._cache[query] = prepared
-            if len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+        if len(query) > self.max_length:  # refused before the lexer reads it, and not cached
+            return self.too_long
+        prepared = self.cache.get(query)
+        if prepared is None:
+            prepared = self._parse_and_validate(query)
+            prepared.size = entry_size(query, prepared.document, prepared.errors)
+            self.cache.put(query, prepared)
         return prepared
 
     def _parse_and_validate(self, query: str) -> Prepared:
         try:
             document = parse(query, max_tokens=self.max_tokens)
         except GraphQLError as error:
-            return Prepared(None, [error])
-        hide = not self.suggestions
-        errors = validate(self.schema, document, self.rules, hide_suggestions=hide)
-        return Prepared(None if errors else document, errors)
+            return Prepared(None, [self.format_error(error)])
+        errors = size_errors(document, self.max_selections, self.max_aliases)
+        if not errors:  # full validation only for documents within the cheap bounds
+            hide = not self.suggestions
+            errors = validate(self.schema, document, self.rules, hide_suggestions=hide)
+        if errors:
+            return Prepared(None, [self.format_error(error) for error in errors])
+        return Prepared(document)
 
     def execute(self, data: dict[str, Any], context: Any, read_only: bool = False) -> Outcome:
         """Run one operation and return its body and HTTP status.
@@ -129,13 +140,13 @@ class QueryExecutor:
         """
         extensions = data.get("extensions")
         try:
-            query = self.documents.text(data.get("query"), extensions, context.redis)
+            query = self.documents.text(data.get("query"), extensions)
         except PersistedQueryError as error:
             return Outcome(error.body(), error.status, {}, error.strict_status)
         prepared = self.prepare(query)
         if prepared.document is None:
-            return Outcome({"errors": [self.format_error(e) for e in prepared.errors]}, 400)
-        self.documents.register(query, extensions, context.redis)
+            return Outcome({"errors": list(prepared.errors)}, 400)
+        self.documents.register(query, extensions)
         operation_name = data.get("operationName")
         try:
             resolve_operation(prepared.document, operation_name, read_only)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
     ASTValidationRule,
     DocumentNode,
+    ExecutableDefinitionNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -46,7 +48,7 @@ class _DepthMeter:
     def _selection(self, selection: SelectionNode) -> int:
         if isinstance(selection, FieldNode):
             if selection.name.value.startswith("__"):
-                return 0
+                return 0  # introspection fields do not count
             return 1 + self.depth(selection.selection_set)
         if isinstance(selection, InlineFragmentNode):
             return self.depth(selection.selection_set)
@@ -62,13 +64,6 @@ class _DepthMeter:
         self.known[name] = self.depth(self.fragments[name].selection_set)
         self.open.discard(name)
         return self.known[name]
-
-
-def selection_depth(
-    selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode]
-) -> int:
-    """How deeply fields nest below this selection set (introspection fields not counted)."""
-    return _DepthMeter(fragments).depth(selection_set)
 
 
 def depth_limit_rule(max_depth: int) -> type[ASTValidationRule]:
@@ -95,23 +90,44 @@ def depth_limit_rule(max_depth: int) -> type[ASTValidationRule]:
     return DepthLimitRule
 
 
-def alias_limit_rule(max_aliases: int) -> type[ASTValidationRule]:
-    """A rule refusing documents with more than ``max_aliases`` aliased fields."""
+def size_errors(
+    document: DocumentNode, max_selections: int, max_aliases: int
+) -> list[GraphQLError]:
+    """Refusals for too many selections or aliases: a linear pass run before validation.
 
-    class AliasLimitRule(ASTValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            self.aliases = 0
+    Validation is quadratic in same-named fields (OverlappingFieldsCanBeMergedRule), so these
+    bounds are what keep the worst document within the limits cheap to validate.
+    """
+    selections = sorted(_selections(document), key=_position)
+    aliased = [s for s in selections if isinstance(s, FieldNode) and s.alias is not None]
+    errors = []
+    if len(selections) > max_selections:
+        message = (
+            f"Query has more than {max_selections} selections"
+            " (fields, fragment spreads and inline fragments)."
+        )
+        errors.append(GraphQLError(message, selections[max_selections]))
+    if len(aliased) > max_aliases:
+        message = f"Query uses more than {max_aliases} aliases."
+        errors.append(GraphQLError(message, aliased[max_aliases]))
+    return errors
 
-        def enter_field(self, node: FieldNode, *_: Any) -> None:
-            if node.alias is not None:
-                self.aliases += 1
-                if self.aliases == max_aliases + 1:
-                    self.report_error(
-                        GraphQLError(f"Query uses more than {max_aliases} aliases.", node)
-                    )
 
-    return AliasLimitRule
+def _selections(document: DocumentNode) -> Iterator[SelectionNode]:
+    """Every selection written in the document, each once (fragments are not expanded)."""
+    pending = [
+        d.selection_set for d in document.definitions if isinstance(d, ExecutableDefinitionNode)
+    ]
+    while pending:
+        for selection in pending.pop().selections:
+            yield selection
+            nested = getattr(selection, "selection_set", None)
+            if nested is not None:
+                pending.append(nested)
+
+
+def _position(node: SelectionNode) -> int:
+    return node.loc.start if node.loc else 0
 
 
 class SensitiveFieldOnceRule(ASTValidationRule):

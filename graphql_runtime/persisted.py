@@ -23,6 +23,7 @@ from threading import Lock
 from typing import Any, Protocol
 
 from config import ConfigError
+from extensions import redis_client
 from services.errors import OUTAGES
 
 log = logging.getLogger(__name__)
@@ -104,17 +105,17 @@ class TextCache:
 class Documents(Protocol):
     """Where a request's document text comes from."""
 
-    def text(self, query: str | None, extensions: dict[str, Any] | None, redis: Any) -> str:
+    def text(self, query: str | None, extensions: dict[str, Any] | None) -> str:
         """The document to run; PersistedQueryError when there is none it may run."""
 
-    def register(self, query: str, extensions: dict[str, Any] | None, redis: Any) -> None:
+    def register(self, query: str, extensions: dict[str, Any] | None) -> None:
         """Remember a document that was sent with its hash and validated."""
 
 
 class SentDocuments:
     """APQ off: the text as sent; a persisted-query request is not supported."""
 
-    def text(self, query: str | None, extensions: dict[str, Any] | None, redis: Any) -> str:
+    def text(self, query: str | None, extensions: dict[str, Any] | None) -> str:
         """The query as sent."""
         if requested_hash(extensions) is not None:
             message = "PersistedQueryNotSupported"
@@ -122,7 +123,7 @@ class SentDocuments:
         assert query is not None  # the endpoint checked it
         return query
 
-    def register(self, query: str, extensions: dict[str, Any] | None, redis: Any) -> None:
+    def register(self, query: str, extensions: dict[str, Any] | None) -> None:
         """Nothing to remember."""
 
 
@@ -133,7 +134,7 @@ class AutomaticPersistedQueries:
         self.ttl = ttl
         self.cache = TextCache(cache_bytes)
 
-    def text(self, query: str | None, extensions: dict[str, Any] | None, redis: Any) -> str:
+    def text(self, query: str | None, extensions: dict[str, Any] | None) -> str:
         """The text sent (checked against its hash), else the one registered under the hash."""
         digest = requested_hash(extensions)
         if digest is None:
@@ -144,20 +145,20 @@ class AutomaticPersistedQueries:
             return query
         text = self.cache.get(digest)
         if text is None:
-            stored = redis.get(KEY_PREFIX + digest)
+            stored = redis_client.client.get(KEY_PREFIX + digest)
             if stored is None:
                 raise not_found()
             text = stored.decode() if isinstance(stored, bytes) else str(stored)
             self.cache.put(digest, text)
         return text
 
-    def register(self, query: str, extensions: dict[str, Any] | None, redis: Any) -> None:
+    def register(self, query: str, extensions: dict[str, Any] | None) -> None:
         """Store a validated document sent with its hash, unless this process knows it."""
         digest = requested_hash(extensions)
         if digest is None or self.cache.get(digest) is not None:
             return
         try:
-            redis.set(KEY_PREFIX + digest, query, ex=self.ttl)
+            redis_client.client.set(KEY_PREFIX + digest, query, ex=self.ttl)
         except OUTAGES as error:  # the text came with the request: run it, register later
             log.warning("persisted query not registered: %r", error)
             return
@@ -171,7 +172,7 @@ class TrustedDocuments:
         self.by_hash = {digest.lower(): text for digest, text in manifest.items()}
         self.texts = frozenset(self.by_hash.values())
 
-    def text(self, query: str | None, extensions: dict[str, Any] | None, redis: Any) -> str:
+    def text(self, query: str | None, extensions: dict[str, Any] | None) -> str:
         """The trusted document the request names; refused before parsing otherwise."""
         digest = requested_hash(extensions)
         if digest is not None and query is not None:
@@ -187,7 +188,7 @@ class TrustedDocuments:
         message = "Only the documents this server trusts may run; this one is not among them."
         raise PersistedQueryError("PERSISTED_QUERY_NOT_IN_LIST", message, 403)
 
-    def register(self, query: str, extensions: dict[str, Any] | None, redis: Any) -> None:
+    def register(self, query: str, extensions: dict[str, Any] | None) -> None:
         """Nothing is registered at run time: the manifest is the list."""
 
 

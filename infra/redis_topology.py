@@ -61,7 +61,7 @@ def _cert_reqs(name: str, raw: str) -> str:
     return raw
 
 
-def _seconds(name: str, raw: str) -> float:
+def _positive_seconds(name: str, raw: str) -> float:
     try:
         value = float(raw)
     except ValueError:
@@ -76,8 +76,8 @@ def _text(name: str, raw: str) -> str:
 
 
 _SOCKET_OPTIONS: dict[str, Callable[[str, str], Any]] = {
-    "socket_timeout": _seconds,
-    "socket_connect_timeout": _seconds,
+    "socket_timeout": _positive_seconds,
+    "socket_connect_timeout": _positive_seconds,
 }
 _TLS_OPTIONS: dict[str, Callable[[str, str], Any]] = {
     "ssl_ca_certs": _text,

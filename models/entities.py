@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, ForeignKey, Index, String, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
@@ -67,6 +67,9 @@ class User(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     """An account; usernames are unique without regard to case."""
 
     __tablename__ = "user"
+    # SQLite reuses the highest deleted rowid without AUTOINCREMENT; ids outlive rows in
+    # Redis (sessions, reset tokens), so an id must never name a second account.
+    __table_args__: ClassVar[dict[str, bool]] = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(40))

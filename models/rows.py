@@ -1,4 +1,4 @@
-"""Read-only views of rows: what listings return when they skip the ORM.
+"""Plain read-only rows: what listings return when they skip the ORM.
 
 Loading 20 ORM objects costs identity-map bookkeeping and change tracking a read never
 uses; these plain objects carry the same attributes the GraphQL types resolve.

@@ -1,20 +1,23 @@
-"""Accounts: registration, login and user lookup."""
+"""Accounts: registration, credential checks and user lookup."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from redis.exceptions import RedisError
-from sqlalchemy import bindparam, select
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from infra.database import autocommit_connection
 from models import User
+from models.entities import utc_now_ms
 from models.rows import UserSummary, raw_datetime
-from services import auth, rate_limits, user_sessions
+from services import auth, devices, rate_limits, reset_tokens, user_sessions
 from services.passwords import hash_password, verify_password
 from services.validation import (
     PASSWORD_MAX,
@@ -28,6 +31,7 @@ from services.validation import (
 from sessions.session import StoredSession
 
 WRONG_CREDENTIALS = "incorrect username or password"
+_ACCOUNT_LIMIT, _DEVICE_LIMIT = "RATE_LIMIT_LOGIN_ACCOUNT", "RATE_LIMIT_LOGIN_DEVICE"
 TAKEN_USERNAME = FieldError("username", "username already taken")
 # Built once: each request only binds the ids (the statement's compiled form is cached).
 _USER_COLUMNS = (
@@ -37,6 +41,7 @@ _USER_COLUMNS = (
     raw_datetime(User.updated_at),
 )
 _USERS_BY_IDS = select(*_USER_COLUMNS).where(User.id.in_(bindparam("ids", expanding=True)))
+_PASSWORD_HASH = select(User.password_hash).where(User.id == bindparam("id"))
 
 
 @dataclass
@@ -60,7 +65,7 @@ def register(
     user = _new_user(username, password, email)
     if isinstance(user, FieldError):
         return AccountResult.failed(user)
-    if not _insert_and_log_in(session, user):
+    if not _insert_and_start_session(session, user):
         return AccountResult.failed(_taken(username, user.email) or TAKEN_USERNAME)
     return AccountResult(user=user)
 
@@ -79,12 +84,20 @@ def create_user(username: str, password: str, email: str | None = None) -> Accou
     return AccountResult(user=user)
 
 
-def delete_user(user: User) -> int:
-    """Delete an account and its posts, ending its sessions first; returns sessions ended."""
-    ended = user_sessions.end_all_sessions(user.id)
+@dataclass(frozen=True)
+class Deletion:
+    """What deleting an account ended besides the row: sessions and reset tokens."""
+
+    sessions: int
+    reset_tokens: int
+
+
+def delete_user(user: User) -> Deletion:
+    """Delete an account and its posts, ending its sessions and reset tokens first."""
+    deletion = Deletion(user_sessions.end_all_sessions(user.id), reset_tokens.revoke_all(user.id))
     db.session.delete(user)
     db.session.commit()
-    return ended
+    return deletion
 
 
 def find_by_username(username: str) -> User | None:
@@ -92,24 +105,59 @@ def find_by_username(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username_key == username_key(username)))
 
 
-def login(session: StoredSession, username: str, password: str) -> AccountResult:
-    """Log in with a username and password; unknown users and wrong passwords look alike."""
+def log_in_with_password(session: StoredSession, username: str, password: str) -> AccountResult:
+    """Check a username and password, then start a session; wrong ones look alike.
+
+    Failures count against this device's own budget when it logged in to the account
+    before, else against the budget all other clients share (services/devices.py).
+    """
     account = username_key(username)
-    rate_limits.hit("login", "ip", rate_limits.client_ip(), "RATE_LIMIT_LOGIN_IP")
-    rate_limits.check("login", "account", account, "RATE_LIMIT_LOGIN_ACCOUNT")
+    device = devices.trusted_device(account)
+    budget = ("device", device, _DEVICE_LIMIT) if device else ("account", account, _ACCOUNT_LIMIT)
+    if device is None:
+        rate_limits.hit("login", "ip", rate_limits.client_ip(), "RATE_LIMIT_LOGIN_IP")
+    rate_limits.check("login", *budget)
     user = find_by_username(username) if username_error(username) is None else None
     stored_hash = user.password_hash if user else None
     if len(password) > PASSWORD_MAX or not verify_password(stored_hash, password) or user is None:
-        rate_limits.hit("login", "account", account, "RATE_LIMIT_LOGIN_ACCOUNT")
+        rate_limits.hit("login", *budget)
         return AccountResult.failed(FieldError("password", WRONG_CREDENTIALS))
-    auth.log_in(session, user)
+    auth.start_session(session, user)
+    if _current_password_hash(user.id) != stored_hash:
+        # changePassword committed after the check above and may have ended the user's
+        # sessions before this one was stored: the old password must not keep it.
+        auth.log_out(session)
+        return AccountResult.failed(FieldError("password", WRONG_CREDENTIALS))
+    devices.trust(account, device)
     return AccountResult(user=user)
 
 
-def set_password(user: User, password: str) -> None:
-    """Store a new password hash for the user."""
-    user.password_hash = hash_password(password)
+def _current_password_hash(user_id: int) -> str | None:
+    """The committed password hash now, read outside the request's transaction.
+
+    Read after the session (and its index entry) is stored: a password change commits
+    before it ends sessions, so either it finds this session in the index or this read
+    sees its new hash.
+    """
+    with autocommit_connection() as connection:
+        return connection.execute(_PASSWORD_HASH, {"id": user_id}).scalar_one_or_none()
+
+
+def replace_password(user: User, password: str) -> bool:
+    """Store a new password hash, only if the loaded one is still current; True if so."""
+    new_hash, now = hash_password(password), utc_now_ms()
+    changed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.password_hash == user.password_hash)
+        .values(password_hash=new_hash, updated_at=now),
+        execution_options={"synchronize_session": False},
+    )
     db.session.commit()
+    if not cast(CursorResult[Any], changed).rowcount:
+        return False
+    set_committed_value(user, "password_hash", new_hash)
+    set_committed_value(user, "updated_at", now)
+    return True
 
 
 def find_by_email(email: str) -> User | None:
@@ -117,10 +165,10 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-UserView = User | UserSummary  # what the User type resolves: a loaded row or a summary
+UserRecord = User | UserSummary  # what the User type resolves: a loaded row or a summary
 
 
-def current_user(session: StoredSession) -> UserView | None:
+def current_user(session: StoredSession) -> UserRecord | None:
     """The logged-in user: from the session's snapshot, else from the database."""
     user_id = auth.current_user_id(session)
     if user_id is None:
@@ -167,7 +215,7 @@ def _taken(username: str, email: str | None) -> FieldError | None:
     return None
 
 
-def _insert_and_log_in(session: StoredSession, user: User) -> bool:
+def _insert_and_start_session(session: StoredSession, user: User) -> bool:
     """Insert the user and log in, all or nothing; False when the name was taken meanwhile.
 
     The row is flushed (for its id), the session stored, and only then committed, so a
@@ -180,7 +228,7 @@ def _insert_and_log_in(session: StoredSession, user: User) -> bool:
         db.session.rollback()
         return False
     try:
-        auth.log_in(session, user)
+        auth.start_session(session, user)
         db.session.commit()
     except (RedisError, SQLAlchemyError):
         db.session.rollback()

@@ -58,7 +58,7 @@ def snapshot(session: StoredSession) -> UserSummary | None:
     return UserSummary(user_id, username, created, updated)
 
 
-def log_in(session: StoredSession, user: LoggableUser) -> None:
+def start_session(session: StoredSession, user: LoggableUser) -> None:
     """Start a fresh session for the user and store it now: new id, nothing kept from before.
 
     Writing here rather than at the end of the request means a Redis failure surfaces

@@ -8,6 +8,7 @@ bench/RESULTS.md: `{ hello }` while four connections log in).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -76,3 +77,8 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         return _on_hashing_thread(ph.verify, target, password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+def fingerprint(password_hash: str) -> str:
+    """A short digest of a password hash: changes whenever the password does."""
+    return hashlib.blake2b(password_hash.encode(), digest_size=12).hexdigest()

@@ -32,7 +32,7 @@ _NEWEST = (
 _OLDER = _NEWEST.where(Post.created_at < bindparam("before"))
 _INSERT = insert(Post).returning(*_COLUMNS)  # the columns' Python defaults still apply
 
-PostView = Post | PostSummary  # what the Post type resolves: a loaded row or a listed one
+PostRecord = Post | PostSummary  # what the Post type resolves: a loaded row or a listed one
 
 
 def list_posts(limit: int | None, cursor: str | None) -> list[PostSummary]:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 import redis
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -36,18 +37,30 @@ CREATE_POST = (
 
 
 class GraphQLClient:
-    """Posts GraphQL operations as JSON through a Flask test client."""
+    """Posts GraphQL operations as JSON through a Flask test client.
+
+    A response with top-level ``errors`` fails the test, unless the call says
+    ``expect_errors=True``: an error nobody asserts on must not pass unseen.
+    """
 
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
 
-    def post(self, query: str, **variables: Any) -> TestResponse:
+    def post(self, query: str, *, expect_errors: bool = False, **variables: Any) -> TestResponse:
         """The raw response to an operation."""
-        return self.client.post("/graphql", json={"query": query, "variables": variables})
+        response = self.client.post("/graphql", json={"query": query, "variables": variables})
+        body = response.get_json(silent=True)
+        if not expect_errors and isinstance(body, dict) and body.get("errors"):
+            pytest.fail(
+                f"unexpected GraphQL errors (HTTP {response.status_code}): {body['errors']}"
+            )
+        return response
 
-    def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
+    def __call__(
+        self, query: str, *, expect_errors: bool = False, **variables: Any
+    ) -> dict[str, Any]:
         """The JSON body of the response to an operation."""
-        body: dict[str, Any] = self.post(query, **variables).get_json()
+        body: dict[str, Any] = self.post(query, expect_errors=expect_errors, **variables).get_json()
         return body
 
     def register(self, username: str = "alice", password: str = "correct horse") -> dict[str, Any]:
@@ -80,35 +93,31 @@ def set_cookies(response: TestResponse) -> list[str]:
 
 @contextmanager
 def count_redis_commands(server: redis.Redis) -> Iterator[dict[str, int]]:
-    """Count, by lowercase name, the commands run on the test database inside the block."""
+    """Count, by lowercase name, the commands Redis executes on ``server``'s database inside
+    the block (see database_commands)."""
     counts: dict[str, int] = {}
     with database_commands(server) as commands:
         yield counts
     for command in commands:
-        name = command.split(" ", 1)[0].lower()
+        name = command.partition(" ")[0].lower()
         counts[name] = counts.get(name, 0) + 1
 
 
 @contextmanager
 def database_commands(server: redis.Redis) -> Iterator[list[str]]:
-    """The commands run on ``server``'s database inside the block, as MONITOR reports them.
+    """The commands Redis executes on ``server``'s database inside the block, in order.
 
-    Unlike INFO's counters this sees only the test database, so other users of a shared
-    Redis server do not count; ECHOs of unique markers tell where the block began and ended.
+    Read from MONITOR, which names each command's database: INFO commandstats counts the
+    whole server, where other test runs may be busy on other databases.
     """
     database = server.connection_pool.connection_kwargs.get("db", 0)
+    end = f"database-commands-end-{secrets.token_hex(4)}"
     commands: list[str] = []
-    with server.monitor() as monitor:
-        _read_until_marker(server, monitor, database, [])  # connection set-up happens here
+    # Connected now, so its handshake (SELECT ...) is not among the commands seen.
+    signal = redis.Redis(connection_pool=server.connection_pool, single_connection_client=True)
+    with signal, server.monitor() as monitor:
         yield commands
-        _read_until_marker(server, monitor, database, commands)
-
-
-def _read_until_marker(
-    server: redis.Redis, monitor: Any, database: int, commands: list[str]
-) -> None:
-    marker = f"marker-{secrets.token_hex(8)}"
-    server.echo(marker)
-    while marker not in (seen := monitor.next_command())["command"]:
-        if int(seen["db"]) == database:
-            commands.append(seen["command"])
+        signal.echo(end)  # the last command the monitor shows for this block
+        while (seen := monitor.next_command())["command"] != f"ECHO {end}":
+            if seen["db"] == database:
+                commands.append(seen["command"])

@@ -86,6 +86,8 @@ def nginx(upstreams: list[int], certificate: Certificate, root: Path) -> Iterato
         yield proxy
     finally:
         stop(process)
+        if process.stderr:
+            process.stderr.close()
 
 
 @dataclass

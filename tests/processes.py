@@ -98,6 +98,18 @@ def gunicorn(
         stop(process)
 
 
+def gone(pid: int, timeout: float = 20) -> bool:
+    """Whether the process ends (or is left a zombie) within ``timeout`` seconds."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def remember_cookies(jar: dict[str, str], set_cookie_headers: list[str]) -> None:
     """Update a name -> value jar from Set-Cookie headers; an empty value deletes."""
     for header in set_cookie_headers:

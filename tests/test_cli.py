@@ -62,7 +62,7 @@ def test_users_delete_ends_sessions_and_removes_posts(app: Flask) -> None:
     gql('mutation { createPost(title: "bye") { id } }')
     result = app.test_cli_runner().invoke(args=["users", "delete", "alice", "--yes"])
     assert result.exit_code == 0, result.output
-    assert "ended 1 session(s)" in result.output
+    assert "ended 1 session(s) and revoked 0 reset token(s)" in result.output
     assert gql.me() is None  # the snapshot in the session cannot outlive the user
     assert gql("{ posts { id } }")["data"]["posts"] == []
     assert GraphQLClient(app.test_client()).login("alice")["user"] is None

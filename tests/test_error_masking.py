@@ -87,7 +87,7 @@ def test_graphql_errors_raised_on_purpose_keep_message_and_code(app: Flask) -> N
 
 
 def test_service_errors_keep_message_and_code(gql: GraphQLClient) -> None:
-    [error] = gql(CREATE_POST, title="hello")["errors"]
+    [error] = gql(CREATE_POST, expect_errors=True, title="hello")["errors"]
     assert error["message"] == "not authenticated"
     assert error["extensions"] == {"code": "UNAUTHENTICATED"}
 
@@ -99,7 +99,9 @@ def test_bad_variables_are_not_logged_with_their_values(
     # master) re-enables existing loggers; Ariadne would then log each of these at ERROR.
     query = "mutation M($o: UsernamePasswordInput!) { login(options: $o) { user { id } } }"
     with caplog.at_level(logging.DEBUG):
-        response = gql.post(query, o={"username": "alice", "password": SECRET, "remember": True})
+        response = gql.post(
+            query, expect_errors=True, o={"username": "alice", "password": SECRET, "remember": True}
+        )
     assert response.status_code == 400
     assert "data" not in response.get_json()  # a request error: execution never started
     assert SECRET not in caplog.text

@@ -6,10 +6,12 @@ import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from blueprints.explorer import STATIC_DIR
 
@@ -23,6 +25,11 @@ def page_asset_urls(html: str) -> list[str]:
     return ASSET_URL.findall(html)
 
 
+def get_asset(client: FlaskClient, url: str, **options: Any) -> TestResponse:
+    """An asset's response, read and closed: a streamed file left open is a ResourceWarning."""
+    return client.get(url, buffered=True, **options)
+
+
 def test_page_loads_only_same_origin_assets(client: FlaskClient) -> None:
     response = client.get("/graphql", headers=BROWSER)
     assert response.status_code == 200 and response.mimetype == "text/html"
@@ -31,7 +38,7 @@ def test_page_loads_only_same_origin_assets(client: FlaskClient) -> None:
     for url in urls:
         assert url == "data:," or url.startswith("/explorer-assets/"), url
         if url.startswith("/"):
-            assert client.get(url).status_code == 200, url
+            assert get_asset(client, url).status_code == 200, url
 
 
 def test_page_sends_a_strict_csp_with_a_fresh_style_nonce(client: FlaskClient) -> None:
@@ -52,7 +59,7 @@ def test_page_sends_a_strict_csp_with_a_fresh_style_nonce(client: FlaskClient) -
 def test_fingerprinted_assets_are_cached_for_a_year(client: FlaskClient) -> None:
     page = client.get("/graphql", headers=BROWSER).get_data(as_text=True)
     [url] = [u for u in page_asset_urls(page) if "graphiql.min.js" in u]
-    response = client.get(url)
+    response = get_asset(client, url)
     assert response.mimetype == "text/javascript"
     assert response.cache_control.max_age == 365 * 24 * 3600
     assert response.cache_control.immutable and response.cache_control.public
@@ -60,10 +67,10 @@ def test_fingerprinted_assets_are_cached_for_a_year(client: FlaskClient) -> None
 
 def test_unversioned_or_stale_asset_urls_revalidate(client: FlaskClient) -> None:
     for url in ("/explorer-assets/explorer.js", "/explorer-assets/explorer.js?v=stale"):
-        response = client.get(url)
+        response = get_asset(client, url)
         assert response.status_code == 200
         assert response.cache_control.no_cache and not response.cache_control.max_age
-        again = client.get(url, headers={"If-None-Match": response.headers["ETag"]})
+        again = get_asset(client, url, headers={"If-None-Match": response.headers["ETag"]})
         assert again.status_code == 304
 
 

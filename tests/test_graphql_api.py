@@ -74,7 +74,7 @@ def test_logout_returns_true_even_when_anonymous(gql: GraphQLClient) -> None:
 
 
 def test_create_post_needs_login(gql: GraphQLClient) -> None:
-    body = gql(CREATE_POST, title="hello")
+    body = gql(CREATE_POST, expect_errors=True, title="hello")
     assert body["data"] is None
     [error] = body["errors"]
     assert error["message"] == "not authenticated"
@@ -187,7 +187,11 @@ def test_update_and_delete_only_by_creator(gql: GraphQLClient, app) -> None:
     mallory.register("mallory")
     update = "mutation U($id: Int!, $t: String) { updatePost(id: $id, title: $t) { id title } }"
     delete = "mutation D($id: Int!) { deletePost(id: $id) }"
-    for body in (mallory(update, id=post["id"], t="pwned"), mallory(delete, id=post["id"])):
+    refused = (
+        mallory(update, expect_errors=True, id=post["id"], t="pwned"),
+        mallory(delete, expect_errors=True, id=post["id"]),
+    )
+    for body in refused:
         [error] = body["errors"]
         assert error["message"] == "not authorized"
         assert error["extensions"]["code"] == "FORBIDDEN"
@@ -204,7 +208,7 @@ def test_titles_round_trip_unicode_and_reject_control_characters(gql: GraphQLCli
     created = gql(CREATE_POST, title=title)["data"]["createPost"]
     assert created["title"] == title
     for bad in ("nul\x00byte", "bell\x07", "", "x" * 1001):
-        body = gql(CREATE_POST, title=bad)
+        body = gql(CREATE_POST, expect_errors=True, title=bad)
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", bad
 
 

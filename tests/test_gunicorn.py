@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import psutil
 import pytest
 
 from tests.helpers import ME, REGISTER
-from tests.processes import HttpClient, gunicorn, gunicorn_refusal, wait_for_workers
+from tests.processes import HttpClient, gone, gunicorn, gunicorn_refusal, wait_for_workers
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -57,16 +56,7 @@ def test_embedded_redis_default_with_nothing_configured(tmp_path: Path) -> None:
         redis_pid = int(Path(settings["pidfile"]).read_text())
         assert psutil.pid_exists(redis_pid)
     # the master owns the embedded server and stops it on exit; workers never do
-    assert _gone(redis_pid)
-
-
-def _gone(pid: int, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-            return True
-        time.sleep(0.1)
-    return False
+    assert gone(redis_pid, timeout=10)
 
 
 def test_production_refuses_to_start_without_a_strong_secret(tmp_path: Path) -> None:

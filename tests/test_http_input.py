@@ -41,7 +41,7 @@ def test_bad_bodies_get_json_errors(
 
 def test_graphql_errors_are_400_json(gql: GraphQLClient) -> None:
     for query in ("{ hello", "{ nope }", "{ me { id } } { hello }", "subscription { x }"):
-        response = gql.post(query)
+        response = gql.post(query, expect_errors=True)
         assert response.status_code == 400, query
         assert response.get_json()["errors"], query
 

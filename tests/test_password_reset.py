@@ -15,6 +15,7 @@ import pytest
 import redis
 from flask import Flask
 
+from infra.mail import outbox
 from tests.helpers import GraphQLClient, cookie_value
 from tests.processes import free_port
 
@@ -49,6 +50,7 @@ def request_token(app: Flask, caplog: pytest.LogCaptureFixture, email: str) -> s
         assert GraphQLClient(app.test_client())(FORGOT, email=email) == {
             "data": {"forgotPassword": True}
         }
+        assert outbox(app).flush(10)  # mail goes out in the background
     return token_from(caplog.text)
 
 
@@ -85,6 +87,7 @@ def test_unknown_email_is_true_and_sends_nothing(
         for email in ("nobody@example.com", "not an email", ""):
             body = GraphQLClient(app.test_client())(FORGOT, email=email)
             assert body == {"data": {"forgotPassword": True}}
+        assert outbox(app).flush(10)
     assert "change-password" not in caplog.text
     assert list(redis_server.scan_iter("forget-password:*")) == []
 
@@ -158,6 +161,7 @@ def test_production_sends_the_link_over_smtp(app_factory, smtp_server) -> None:
     )
     register_with_email(app)
     assert GraphQLClient(app.test_client())(FORGOT, email="alice@example.com")["data"]
+    assert outbox(app).flush(10)
     [envelope] = received
     assert envelope.rcpt_tos == ["alice@example.com"]
     mail = message_from_bytes(envelope.content, policy=default_policy)

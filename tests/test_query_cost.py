@@ -21,7 +21,7 @@ def aliased(count: int, field: str) -> str:
 
 def test_thirty_aliased_full_pages_are_refused_before_any_sql(app: Flask, alice) -> None:
     with count_sql(app) as statements:
-        response = alice.post(aliased(30, "posts(limit: 100) { id }"))
+        response = alice.post(aliased(30, "posts(limit: 100) { id }"), expect_errors=True)
     assert response.status_code == 400
     [error] = response.get_json()["errors"]
     assert error["message"] == "Query costs 3000; the maximum is 1000."
@@ -66,7 +66,7 @@ def test_cost_counts_objects_times_page_sizes(
     app_factory: Callable[..., Flask], query: str, cost: int
 ) -> None:
     client = GraphQLClient(app_factory(env={"GRAPHQL_MAX_COST": str(cost - 1)}).test_client())
-    [error] = client.post(query).get_json()["errors"]
+    [error] = client.post(query, expect_errors=True).get_json()["errors"]
     assert error["extensions"]["cost"]["requestedQueryCost"] == cost
     admitted = GraphQLClient(app_factory(env={"GRAPHQL_MAX_COST": str(cost)}).test_client())
     assert "errors" not in admitted.post(query).get_json()

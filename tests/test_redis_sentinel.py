@@ -52,7 +52,7 @@ def _wait_for_service(gql: GraphQLClient) -> tuple[float, list[int]]:
     statuses: list[int] = []
     while time.monotonic() - started < RECOVERY_BOUND:
         sent = time.monotonic()
-        response = gql.post(ME)
+        response = gql.post(ME, expect_errors=True)  # 503s until the failover completes
         assert time.monotonic() - sent < REQUEST_BOUND
         statuses.append(response.status_code)
         if response.status_code == 200:

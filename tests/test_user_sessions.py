@@ -38,7 +38,7 @@ def test_sessions_lists_every_device_without_cookie_values(app: Flask) -> None:
 
 
 def test_sessions_needs_login(gql: GraphQLClient) -> None:
-    assert gql(SESSIONS)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert gql(SESSIONS, expect_errors=True)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert gql.client.get("/sessions").status_code == 401
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any
 
 import msgspec
 from flask import Request, Response
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from gunicorn.http.errors import ParseException
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
@@ -22,9 +23,37 @@ def read_json_object(request: Request) -> dict[str, Any]:
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("Send the request body as application/json.")
     try:
-        body = _decoder.decode(request.get_data(cache=False))
+        body = _decoder.decode(read_body(request))
     except msgspec.DecodeError:
         raise BadRequest("The request body is not valid JSON.") from None
+    except RecursionError:  # msgspec refuses nesting deeper than the interpreter's stack
+        raise BadRequest("The request body is nested too deeply.") from None
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")
     return body
+
+
+def read_body(request: Request) -> bytes:
+    """The body, 413 past MAX_CONTENT_LENGTH even without Content-Length (chunked), 400 if
+    the chunked framing is malformed (gunicorn raises its ParseException subclasses)."""
+    limit = request.max_content_length
+    terminated = "wsgi.input_terminated" in request.environ
+    try:
+        if request.content_length is None and limit is not None and terminated:
+            # werkzeug would cut such a body silently at the limit
+            return _read_at_most(request.input_stream, limit)
+        return request.get_data(cache=False)
+    except (ParseException, OSError, ValueError):
+        raise BadRequest("The request body is malformed (chunked encoding).") from None
+
+
+def _read_at_most(stream: IO[bytes], limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(limit + 1 - size)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    raise RequestEntityTooLarge()

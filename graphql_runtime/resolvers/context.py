@@ -1,14 +1,11 @@
-"""The context every resolver receives: request, session, database and Redis."""
+"""The context every resolver receives: the request and its session, as the seed's { req }."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-import redis
 from flask import Request
 from graphql import GraphQLResolveInfo
-from sqlalchemy.orm import scoped_session
 
 from graphql_runtime.resolvers.loaders import UserLoader
 from sessions.session import StoredSession
@@ -16,12 +13,10 @@ from sessions.session import StoredSession
 
 @dataclass
 class RequestContext:
-    """What the seed passed as { req, res, redis, em }, plus per-request loaders."""
+    """The request and its session, as the seed passed them, plus the per-request loader."""
 
     request: Request
     session: StoredSession
-    db: scoped_session[Any]
-    redis: redis.Redis
     users: UserLoader = field(default_factory=UserLoader)
 
 

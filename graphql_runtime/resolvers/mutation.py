@@ -27,7 +27,9 @@ def resolve_register(_: Any, info: Info, options: dict[str, str]) -> AccountResu
 @mutation.field("login")
 def resolve_login(_: Any, info: Info, options: dict[str, str]) -> AccountResult:
     """Log in with username and password."""
-    return accounts.login(context_of(info).session, options["username"], options["password"])
+    return accounts.log_in_with_password(
+        context_of(info).session, options["username"], options["password"]
+    )
 
 
 @mutation.field("logout")
@@ -65,14 +67,9 @@ def resolve_forgot_password(_: Any, info: Info, email: str) -> bool:
 
 
 @mutation.field("changePassword")
-def resolve_change_password(
-    _: Any,
-    info: Info,
-    token: str,
-    newPassword: str,  # noqa: N803 - GraphQL argument name
-) -> AccountResult:
+def resolve_change_password(_: Any, info: Info, token: str, new_password: str) -> AccountResult:
     """Set a new password with a reset token and log in."""
-    return password_reset.change_password(context_of(info).session, token, newPassword)
+    return password_reset.change_password(context_of(info).session, token, new_password)
 
 
 @mutation.field("revokeSession")

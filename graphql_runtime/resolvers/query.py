@@ -10,7 +10,7 @@ from graphql_runtime.resolvers.context import Info, context_of
 from models import Post
 from models.rows import PostSummary
 from services import accounts, posts, user_sessions
-from services.accounts import UserView
+from services.accounts import UserRecord
 from services.user_sessions import SessionInfo
 
 query = QueryType()
@@ -39,7 +39,7 @@ def resolve_post(_: Any, info: Info, id: int) -> Post | None:
 
 
 @query.field("me")
-def resolve_me(_: Any, info: Info) -> UserView | None:
+def resolve_me(_: Any, info: Info) -> UserRecord | None:
     """The logged-in user, or null."""
     return accounts.current_user(context_of(info).session)
 

@@ -12,12 +12,6 @@ session_info_type = ObjectType("SessionInfo")
 
 
 @session_info_type.field("createdAt")
-def resolve_created_at(info: SessionInfo, *_: Any) -> str:
+def resolve_created_at(obj: SessionInfo, *_: Any) -> str:
     """When the session began, in epoch milliseconds."""
-    return str(info.created_at_ms)
-
-
-@session_info_type.field("userAgent")
-def resolve_user_agent(info: SessionInfo, *_: Any) -> str:
-    """The browser or client that logged in."""
-    return info.user_agent
+    return str(obj.created_at_ms)

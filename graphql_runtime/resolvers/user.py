@@ -6,18 +6,18 @@ from typing import Any
 
 from ariadne import ObjectType
 
-from services.accounts import UserView
+from services.accounts import UserRecord
 
 user_type = ObjectType("User")
 
 
 @user_type.field("createdAt")
-def resolve_created_at(user: UserView, *_: Any) -> str:
+def resolve_created_at(obj: UserRecord, *_: Any) -> str:
     """When the account was made."""
-    return str(user.created_at_ms)
+    return str(obj.created_at_ms)
 
 
 @user_type.field("updatedAt")
-def resolve_updated_at(user: UserView, *_: Any) -> str:
+def resolve_updated_at(obj: UserRecord, *_: Any) -> str:
     """When the account last changed."""
-    return str(user.updated_at_ms)
+    return str(obj.updated_at_ms)

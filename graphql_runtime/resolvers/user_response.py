@@ -14,12 +14,12 @@ user_response_type = ObjectType("UserResponse")
 
 
 @user_response_type.field("errors")
-def resolve_errors(result: AccountResult, *_: Any) -> list[FieldError] | None:
+def resolve_errors(obj: AccountResult, *_: Any) -> list[FieldError] | None:
     """The field errors, or null when there are none (as the seed answers)."""
-    return result.errors or None
+    return obj.errors or None
 
 
 @user_response_type.field("user")
-def resolve_user(result: AccountResult, *_: Any) -> User | None:
+def resolve_user(obj: AccountResult, *_: Any) -> User | None:
     """The user, when the operation succeeded."""
-    return result.user
+    return obj.user
