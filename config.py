@@ -16,15 +16,10 @@ TEN_YEARS = 10 * 365 * 24 * 3600
 MIN_SECRET_LENGTH = 32
 RATE_LIMIT_FORM = re.compile(r"([0-9]{1,9})/([0-9]{1,9})")
 # What a separate frontend's requests may carry: Apollo Client's own headers and W3C tracing.
-CORS_ALLOW_HEADERS = [
-    "Content-Type",
-    "X-Request-Id",
-    "apollographql-client-name",
-    "apollographql-client-version",
-    "apollo-require-preflight",
-    "traceparent",
-    "tracestate",
-]
+CORS_ALLOW_HEADERS = (
+    "Content-Type, X-Request-Id, apollographql-client-name, apollographql-client-version,"
+    " apollo-require-preflight, traceparent, tracestate"
+)
 
 
 class ConfigError(RuntimeError):
@@ -212,7 +207,8 @@ class Config:
         self.TRUSTED_PROXIES = _env_int(env, "TRUSTED_PROXIES", 0)
         self.SECRET_KEY_FALLBACKS = _env_list(env, "SECRET_KEY_FALLBACKS")
         self.CORS_ORIGINS = _env_list(env, "CORS_ORIGINS")
-        self.CORS_ALLOW_HEADERS = _env_list(env, "CORS_ALLOW_HEADERS") or CORS_ALLOW_HEADERS
+        allow_headers = ", ".join(_env_list(env, "CORS_ALLOW_HEADERS"))  # the header's value
+        self.CORS_ALLOW_HEADERS = allow_headers or CORS_ALLOW_HEADERS
         self.GRAPHQL_MAX_COST = _env_int(env, "GRAPHQL_MAX_COST", 1000)
         self.GRAPHQL_PERSISTED_QUERIES = _env_bool(env, "GRAPHQL_PERSISTED_QUERIES", True)
         self.GRAPHQL_PERSISTED_QUERY_TTL = _env_int(env, "GRAPHQL_PERSISTED_QUERY_TTL", 86400)

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import re
+import sys
 from collections import OrderedDict
 from pathlib import Path
 from threading import Lock
@@ -75,7 +76,7 @@ def check_hash(query: str, digest: str) -> None:
 
 
 class TextCache:
-    """Least recently used document texts by hash, bounded by the bytes of their text."""
+    """Least recently used document texts by hash, bounded by the bytes the texts take."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -95,11 +96,11 @@ class TextCache:
         """Keep ``text``, evicting the least recently used until the bound holds."""
         with self._lock:
             previous = self._texts.pop(digest, None)
-            self.bytes += len(text) - (len(previous) if previous is not None else 0)
+            self.bytes += sys.getsizeof(text) - (sys.getsizeof(previous) if previous else 0)
             self._texts[digest] = text
             while self.bytes > self.max_bytes and self._texts:
                 _, evicted = self._texts.popitem(last=False)
-                self.bytes -= len(evicted)
+                self.bytes -= sys.getsizeof(evicted)
 
 
 class Documents(Protocol):

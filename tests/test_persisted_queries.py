@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from config import ConfigError
+from graphql_runtime.persisted import TextCache
 from tests.helpers import database_commands
 from tests.side_effects import count_sql
 
@@ -189,3 +191,13 @@ def test_a_bad_manifest_stops_the_start(
         app_factory(env={"GRAPHQL_TRUSTED_DOCUMENTS": str(manifest)})
     with pytest.raises(ConfigError, match="cannot read"):
         app_factory(env={"GRAPHQL_TRUSTED_DOCUMENTS": str(tmp_path / "missing.json")})
+
+
+def test_the_process_cache_is_bounded_by_bytes() -> None:
+    texts = [f"{{ hello }} # {i}" + " " * 1000 for i in range(3)]
+    cache = TextCache(sys.getsizeof(texts[0]) * 2)
+    for text in texts:
+        cache.put(sha256(text), text)
+    assert cache.get(sha256(texts[0])) is None  # the least recently used went
+    assert [cache.get(sha256(t)) for t in texts[1:]] == texts[1:]
+    assert cache.bytes <= cache.max_bytes

@@ -65,9 +65,8 @@ def add_cors_headers(response: Response) -> Response:
     response.headers["Access-Control-Allow-Origin"] = origin
     response.headers["Access-Control-Allow-Credentials"] = "true"
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-        allowed_headers = ", ".join(current_app.config["CORS_ALLOW_HEADERS"])
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE"
-        response.headers["Access-Control-Allow-Headers"] = allowed_headers
+        response.headers["Access-Control-Allow-Headers"] = current_app.config["CORS_ALLOW_HEADERS"]
         response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
     else:
         response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
