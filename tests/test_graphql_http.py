@@ -203,3 +203,18 @@ def test_production_never_serves_the_explorer(app_factory: Callable[..., Flask])
     client = app_factory(ProductionConfig, env={"APP_ENV": "production"}).test_client()
     response = client.get("/graphql", query_string={"query": "{ hello }"}, headers=BROWSER)
     assert response.get_json() == {"data": {"hello": "hello world"}}
+
+
+def test_an_answer_with_data_is_200_under_the_graphql_media_type(
+    app_factory: Callable[..., Flask],
+) -> None:
+    client = app_factory(env={"REDIS_URL": "redis://127.0.0.1:1/0"}).test_client()
+    client.set_cookie("qid", "A" * 22)  # a well-formed session id: reading it needs Redis
+    query = {"query": "{ hello me { id } }"}
+    legacy = client.post("/graphql", json=query)
+    assert legacy.status_code == 503 and legacy.headers["Retry-After"] == "1"
+    strict = client.post("/graphql", json=query, headers=APOLLO)
+    assert strict.status_code == 200  # the spec: a response with data is 2xx
+    body = strict.get_json(force=True)
+    assert body["data"] == {"hello": "hello world", "me": None}
+    assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
