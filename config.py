@@ -220,6 +220,8 @@ class Config:
         self.ARGON2_TIME_COST = _env_int(env, "ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_COST = _env_int(env, "ARGON2_MEMORY_COST", 64 * 1024)  # KiB
         self.ARGON2_PARALLELISM = _env_int(env, "ARGON2_PARALLELISM", 4)
+        # compiled execution plans for cached queries (graphql_runtime/plans); off for comparison
+        self.GRAPHQL_EXECUTION_PLANS = _env_bool(env, "GRAPHQL_EXECUTION_PLANS", True)
         for name in RATE_LIMIT_SETTINGS:
             setattr(self, name, _env_rate_limit(env, name, getattr(Config, name)))
         self._read_logging(env)

@@ -56,9 +56,23 @@ class DocumentCache(Generic[Entry]):
             previous = self._entries.pop(query, None)
             self.bytes += entry.size - (previous.size if previous else 0)
             self._entries[query] = entry
-            while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
-                _, evicted = self._entries.popitem(last=False)
-                self.bytes -= evicted.size
+            self._evict()
+
+    def charge(self, query: str, extra: int) -> None:
+        """Count ``extra`` more bytes for the entry of ``query`` (work attached to it later)."""
+        with self._lock:
+            entry = self._entries.get(query)
+            if entry is None:
+                return
+            entry.size += extra
+            self.bytes += extra
+            self._evict()
+
+    def _evict(self) -> None:
+        """Drop the least recently used entries until both bounds hold (lock held)."""
+        while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
+            _, evicted = self._entries.popitem(last=False)
+            self.bytes -= evicted.size
 
 
 def entry_size(query: str, document: DocumentNode | None, errors: list[dict[str, Any]]) -> int:

@@ -5,10 +5,15 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, g, has_request_context
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 ACCESS_LOGGER = "access"
 _json = msgspec.json.Encoder()
@@ -64,30 +69,62 @@ def init_app(app: Flask) -> None:
     """Configure logging for the app and, when enabled, log every request."""
     configure_logging(app.config["LOG_FORMAT"] == "json", app.config["LOG_LEVEL"])
     if app.config["ACCESS_LOG"]:
-        app.before_request(_start_timer)
-        app.after_request(_log_access)
+        app.wsgi_app = AccessLog(app.wsgi_app)  # type: ignore[method-assign]
 
 
-def _start_timer() -> None:
-    g.started = time.perf_counter()
+class AccessLog:
+    """WSGI middleware: one access-log record per request, with the request's id.
+
+    Around Flask rather than in its hooks: it reads the environ, and the status and
+    X-Request-Id the app answers with, so it makes no request-context lookups and runs
+    no hook; and its duration also covers Flask's own work on the request.
+    """
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Run the request, then log it (Flask calls start_response before it returns)."""
+        if not _access.isEnabledFor(logging.INFO):
+            return self.app(environ, start_response)
+        started = time.perf_counter()
+        answer: list[Any] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answer[:] = status, headers
+            return start_response(status, headers, exc_info)
+
+        result = self.app(environ, capture)
+        if answer:
+            _log_access(environ, answer[0], answer[1], time.perf_counter() - started)
+        return result
 
 
-def _log_access(response: Response) -> Response:
-    if not _access.isEnabledFor(logging.INFO):
-        return response
-    elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+def _log_access(
+    environ: WSGIEnvironment, status: str, headers: list[tuple[str, str]], seconds: float
+) -> None:
+    method = environ.get("REQUEST_METHOD", "").upper()
+    # the path as werkzeug's request.path reads it: WSGI's latin-1 string, decoded as UTF-8
+    path = "/" + environ.get("PATH_INFO", "").encode("latin1").decode(errors="replace").lstrip("/")
+    code = int(status[:3])
     fields = {
-        "method": request.method,
-        "path": request.path,
-        "status": response.status_code,
-        "durationMs": round(elapsed_ms, 2),
-        "remoteAddr": request.remote_addr,
+        "method": method,
+        "path": path,
+        "status": code,
+        "durationMs": round(seconds * 1000, 2),
+        "remoteAddr": environ.get("REMOTE_ADDR"),
     }
-    args = (fields["method"], fields["path"], fields["status"])
+    request_id = next((value for name, value in headers if name == "X-Request-Id"), "-")
     # makeRecord + handle rather than .info(), which walks the stack for the caller's file
     # and line that no format here prints: a third of the access log's cost
     record = _access.makeRecord(
-        ACCESS_LOGGER, logging.INFO, __file__, 0, "%s %s %s", args, None, extra={"fields": fields}
+        ACCESS_LOGGER,
+        logging.INFO,
+        __file__,
+        0,
+        "%s %s %s",
+        (method, path, code),
+        None,
+        extra={"fields": fields, "request_id": request_id},
     )
     _access.handle(record)
-    return response

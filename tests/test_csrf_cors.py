@@ -154,6 +154,18 @@ def test_api_answers_are_not_cached(app: Flask) -> None:
         assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_refusals_carry_the_request_id(cors_app: Flask) -> None:
+    response = cors_app.test_client().post(
+        "/graphql",
+        data=MUTATION,
+        content_type="application/json",
+        headers={"Origin": EVIL, "X-Request-Id": "req-csrf-1"},
+    )
+    assert response.status_code == 403
+    assert response.headers["X-Request-Id"] == "req-csrf-1"
+    assert response.get_json()["errors"][0]["extensions"]["requestId"] == "req-csrf-1"
+
+
 APOLLO_HEADERS = (
     "content-type, apollographql-client-name, apollographql-client-version,"
     " apollo-require-preflight, traceparent"

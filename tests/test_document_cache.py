@@ -104,3 +104,13 @@ def test_over_long_documents_are_refused_without_being_cached(app: Flask, gql) -
     assert response.status_code == 400
     assert response.get_json()["errors"][0]["message"].startswith("Query is longer than 8192")
     assert len(app.extensions["graphql"].cache) == 0
+
+
+def test_each_compiled_plan_is_charged_to_the_cache(app: Flask, gql) -> None:
+    cache = app.extensions["graphql"].cache
+    query = "query Q($a: Boolean!, $b: Boolean!) { hello @skip(if: $a) me @include(if: $b) { id } }"
+    gql(query, a=False, b=False)
+    document_bytes = cache.bytes // 2  # the document, and the plan compiled for its first run
+    for a, b in [(True, False), (False, True), (True, True), (True, False)]:
+        gql(query, a=a, b=b)
+    assert cache.bytes == 5 * document_bytes  # four variants compiled, the repeat is free

@@ -21,3 +21,9 @@ def test_add_vary_keeps_what_was_there() -> None:
     add_vary(response, "Cookie")
     assert response.headers["Vary"] == "Accept-Encoding, Cookie"
     assert response.vary.as_set() == {"accept-encoding", "cookie"}
+
+
+def test_add_vary_reads_every_vary_header() -> None:
+    response = Response(b"{}", headers=[("Vary", "Accept-Encoding"), ("Vary", "Origin")])
+    add_vary(response, "Cookie")
+    assert response.vary.as_set() == {"accept-encoding", "origin", "cookie"}

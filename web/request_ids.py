@@ -12,14 +12,15 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 def assign_request_id() -> None:
     """Take the client's X-Request-Id if it is sane, else make one."""
-    incoming = request.headers.get("X-Request-Id", "")
-    g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else secrets.token_hex(8)
+    incoming = request.environ.get("HTTP_X_REQUEST_ID")
+    g.request_id = incoming if incoming and REQUEST_ID.fullmatch(incoming) else secrets.token_hex(8)
 
 
 def echo_request_id(response: Response) -> Response:
     """Send the request's id back in X-Request-Id."""
-    if "request_id" in g:
-        response.headers["X-Request-Id"] = g.request_id
+    request_id = g.get("request_id")
+    if request_id is not None:
+        response.headers["X-Request-Id"] = request_id
     return response
 
 

@@ -1,0 +1,308 @@
+"""Compiled plans answer exactly as graphql-core: a differential test over real requests.
+
+Two apps share the test database and Redis: one runs queries on plans, the other with
+GRAPHQL_EXECUTION_PLANS off. Every query document the test suite sends, and thousands
+generated over the real schema (tests/execution_plan_cases.py), go through both apps'
+HTTP handlers as an anonymous and a logged-in client, sometimes with a resolver made to
+fail (UNAUTHENTICATED, FORBIDDEN, an outage, an unexpected error, a missing creator, a
+value its type cannot represent). Status, Retry-After and the body bytes (key order
+included) must be the same, and every valid query must have run on its plan.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from hypothesis import HealthCheck, given, settings
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from config import Config, ProductionConfig
+from graphql_runtime.executor import QueryExecutor, build_schema
+from services import accounts, posts, user_sessions
+from services.errors import NotAuthenticated, NotAuthorized
+from tests.execution_plan_cases import Case, cases
+from tests.helpers import CREATE_POST, GraphQLClient, cookie_value
+from tests.side_effects import GENEROUS_RATE_LIMITS, count_sql
+
+TESTS = Path(__file__).parent
+BENCH = TESTS.parent / "bench"  # the benchmark's workloads too
+# generated documents per run, per database (PLANS_EXAMPLES overrides SQLite's, for a quick run)
+GENERATED = {"sqlite": int(os.environ.get("PLANS_EXAMPLES", "2000")), "postgresql": 300}
+
+
+@dataclasses.dataclass
+class Pair:
+    """A planned app and a graphql-core app, each with an anonymous and a member client."""
+
+    planned: Flask
+    core: Flask
+    clients: dict[str, tuple[FlaskClient, FlaskClient]]
+    outcomes: Counter[str] = dataclasses.field(default_factory=Counter)
+
+    def valid(self, query: str) -> bool:
+        """Whether the document parses and validates."""
+        return self.executor(self.planned).prepare(query).document is not None
+
+    def executor(self, app: Flask) -> QueryExecutor:
+        """The app's GraphQL executor."""
+        executor: QueryExecutor = app.extensions["graphql"]
+        return executor
+
+    def compare(self, case: Case, who: str, on_plan: bool | None = None) -> None:
+        """Send ``case`` to both apps as ``who``: identical answers, and the plan path
+        taken when ``on_plan`` (None: whenever the document is valid)."""
+        payload = {"query": case.query, "variables": case.variables}
+        if case.operation_name:
+            payload["operationName"] = case.operation_name
+        headers = {"X-Request-Id": "req-differential"}
+        stats = self.executor(self.planned).plan_stats
+        before = (stats.planned, stats.fallback)
+        planned_client, core_client = self.clients[who]
+        got = planned_client.post("/graphql", json=payload, headers=headers)
+        want = core_client.post("/graphql", json=payload, headers=headers)
+        context = f"{case}\n{want.get_data(as_text=True)[:2000]}"
+        assert got.status_code == want.status_code, context
+        assert got.headers.get("Retry-After") == want.headers.get("Retry-After"), context
+        assert got.get_data(as_text=True) == want.get_data(as_text=True), context
+        if on_plan is None:
+            on_plan = self.valid(case.query)
+        if on_plan:
+            assert (stats.planned, stats.fallback) == (before[0] + 1, before[1]), context
+        assert self.executor(self.core).plan_stats.planned == 0
+        self.outcomes[_outcome(want.status_code, want.get_json())] += 1
+
+
+def _outcome(status: int, body: dict[str, Any]) -> str:
+    codes = sorted({e.get("extensions", {}).get("code", "-") for e in body.get("errors", [])})
+    return f"{status} {'data' in body} {','.join(codes)}"
+
+
+@pytest.fixture
+def pair(app_factory: Callable[..., Flask]) -> Pair:
+    """Both apps on the same state: two users with posts, a member logged in on both."""
+    planned = app_factory(**GENEROUS_RATE_LIMITS)
+    core = app_factory(GRAPHQL_EXECUTION_PLANS=False, **GENEROUS_RATE_LIMITS)
+    member = GraphQLClient(planned.test_client())
+    for name in ("writer", "member"):
+        assert member.register(name)["user"]
+        for n in range(3):
+            assert member(CREATE_POST, title=f"{name} post {n}")["data"]["createPost"]
+    member_core = core.test_client()
+    member_core.set_cookie("qid", cookie_value(member.client) or "")
+    anonymous = (planned.test_client(), core.test_client())
+    return Pair(planned, core, {"anonymous": anonymous, "member": (member.client, member_core)})
+
+
+# --- faults: a service function made to fail or to return what its type cannot hold ----
+
+
+def _raise(error: Callable[[], Exception]) -> Callable[..., Any]:
+    def fail(*_: Any, **__: Any) -> Any:
+        raise error()
+
+    return fail
+
+
+def _corrupt_posts(change: dict[str, Any]) -> Callable[..., Any]:
+    real = posts.list_posts
+
+    def listing(*args: Any) -> Any:
+        found = real(*args)
+        return [dataclasses.replace(p, **change) if i == 1 else p for i, p in enumerate(found)]
+
+    return listing
+
+
+def _drop_a_creator(ids: Any) -> Any:
+    found = _REAL_USERS_BY_IDS(ids)
+    found.pop(min(found), None)
+    return found
+
+
+_REAL_USERS_BY_IDS = accounts.users_by_ids
+FAULTS: dict[str, tuple[Any, str, Callable[[], Any]]] = {
+    "none": (posts, "list_posts", lambda: posts.list_posts),
+    "posts unauthenticated": (posts, "list_posts", lambda: _raise(NotAuthenticated)),
+    "post forbidden": (posts, "get_post", lambda: _raise(NotAuthorized)),
+    "creators outage": (
+        accounts,
+        "users_by_ids",
+        lambda: _raise(lambda: RedisConnectionError("down")),
+    ),
+    "me unexpected": (accounts, "current_user", lambda: _raise(lambda: KeyError("secret"))),
+    "sessions outage": (user_sessions, "list_sessions", lambda: _raise(RedisConnectionError)),
+    "missing creator": (accounts, "users_by_ids", lambda: _drop_a_creator),
+    "null title": (posts, "list_posts", lambda: _corrupt_posts({"title": None})),
+    "id out of range": (posts, "list_posts", lambda: _corrupt_posts({"id": 2**40})),
+    "graphql error": (posts, "get_post", lambda: _raise(lambda: GraphQLError("on purpose"))),
+}
+
+
+@contextmanager
+def fault(name: str) -> Iterator[None]:
+    """Make one service function fail (or misbehave) for both apps inside the block."""
+    module, attribute, make = FAULTS[name]
+    real = getattr(module, attribute)
+    setattr(module, attribute, make())
+    try:
+        yield
+    finally:
+        setattr(module, attribute, real)
+
+
+def check(pair: Pair, case: Case, who: str, fault_name: str, on_plan: bool | None = None) -> None:
+    """Compare one case under one fault."""
+    with fault(fault_name):
+        pair.compare(case, who, on_plan)
+
+
+WHO = ("anonymous", "member")
+FAULT_CYCLE = list(FAULTS)  # a fault only bites documents that reach its service
+
+
+def run_generated(pair: Pair, examples: int, who: tuple[str, ...]) -> Counter[str]:
+    """Compare ``examples`` generated documents; the outcomes seen, by status and codes."""
+    schema = build_schema()
+    turn = iter(range(10**9))
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=cases(schema))
+    def run(case: Case) -> None:
+        n = next(turn)  # who and which fault by turns, so each combination comes up often
+        turns = len(FAULT_CYCLE)
+        check(pair, case, who[n // turns % len(who)], FAULT_CYCLE[n % turns])
+
+    run()
+    assert sum(pair.outcomes.values()) >= examples
+    return pair.outcomes
+
+
+@pytest.mark.timeout(600)
+def test_generated_queries_answer_exactly_as_graphql_core(pair: Pair, database_url: str) -> None:
+    examples = GENERATED["sqlite" if database_url.startswith("sqlite") else "postgresql"]
+    outcomes = run_generated(pair, examples, WHO)
+    # not vacuous: most documents ran to data, and the error paths were all taken
+    assert sum(n for key, n in outcomes.items() if key.startswith("200 True")) > examples // 3
+    for code in ("UNAUTHENTICATED", "FORBIDDEN", "SERVICE_UNAVAILABLE", "INTERNAL_SERVER_ERROR"):
+        assert any(code in key for key in outcomes), (code, outcomes)
+    assert any(key.startswith("400 False") for key in outcomes), outcomes
+
+
+def test_production_mode_answers_exactly_as_graphql_core(app_factory: Callable[..., Flask]) -> None:
+    """Suggestions hidden, introspection refused: the plans get hide_suggestions too."""
+    planned = app_factory(ProductionConfig, **GENEROUS_RATE_LIMITS)
+    core = app_factory(ProductionConfig, GRAPHQL_EXECUTION_PLANS=False, **GENEROUS_RATE_LIMITS)
+    clients = {"anonymous": (planned.test_client(), core.test_client())}
+    outcomes = run_generated(Pair(planned, core, clients), 100, ("anonymous",))
+    assert any(key.startswith("200 True") for key in outcomes), outcomes
+
+
+def suite_queries() -> list[str]:
+    """Every string in the tests (and bench) that is a document of query operations only."""
+    found: dict[str, None] = {}
+    for path in sorted([*TESTS.glob("*.py"), *BENCH.glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            text = node.value if isinstance(node, ast.Constant) else None
+            if isinstance(text, str) and _is_query_document(text):
+                found[text] = None
+    return list(found)
+
+
+def _is_query_document(text: str) -> bool:
+    if "{" not in text or len(text) > 5000:
+        return False
+    try:
+        definitions = parse(text).definitions
+    except GraphQLError:
+        return False
+    operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]
+    return bool(operations) and all(o.operation == OperationType.QUERY for o in operations)
+
+
+SUITE_QUERIES = suite_queries()
+
+
+def test_the_suite_sends_query_documents() -> None:
+    assert len(SUITE_QUERIES) >= 10, SUITE_QUERIES
+    assert "{ me { id username } }" in SUITE_QUERIES
+
+
+@pytest.mark.parametrize("fault_name", ["none", "missing creator", "creators outage"])
+def test_every_query_of_the_suite_answers_exactly_as_graphql_core(
+    pair: Pair, fault_name: str
+) -> None:
+    for query in SUITE_QUERIES:
+        operations = [d for d in parse(query).definitions if isinstance(d, OperationDefinitionNode)]
+        names = {o.name.value for o in operations if o.name}
+        introspects = re.search(r"__schema|__type\b", query) is not None
+        for who in ("anonymous", "member"):
+            for name in (None, "A", "B"):
+                selected = name in names if name else len(operations) == 1
+                on_plan = selected and not introspects and pair.valid(query)
+                check(pair, Case(query, {}, name), who, fault_name, on_plan)
+
+
+# --- the switch, batching and what falls back --------------------------------------------
+
+
+def test_plans_are_on_by_default_and_zero_turns_them_off() -> None:
+    assert Config({}).GRAPHQL_EXECUTION_PLANS is True
+    assert Config({"GRAPHQL_EXECUTION_PLANS": "1"}).GRAPHQL_EXECUTION_PLANS is True
+    assert Config({"GRAPHQL_EXECUTION_PLANS": "0"}).GRAPHQL_EXECUTION_PLANS is False
+
+
+def test_creators_are_still_fetched_in_one_statement_on_a_plan(pair: Pair) -> None:
+    client = GraphQLClient(pair.planned.test_client())
+    stats = pair.executor(pair.planned).plan_stats
+    before = (stats.planned, stats.fallback)
+    with count_sql(pair.planned) as statements:
+        listed = client("{ posts { title creator { username } } }")["data"]["posts"]
+    assert {p["creator"]["username"] for p in listed} == {"writer", "member"}
+    assert len(listed) == 6
+    assert len([s for s in statements if 'FROM "user"' in s or "FROM user" in s]) == 1
+    assert (stats.planned, stats.fallback) == (before[0] + 1, before[1])
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ __schema { queryType { name } } }",
+        '{ hello __type(name: "Post") { name } }',
+        'mutation { createPost(title: "by plan?") { id } }',
+    ],
+)
+def test_introspection_and_mutations_run_on_graphql_core(pair: Pair, query: str) -> None:
+    stats = pair.executor(pair.planned).plan_stats
+    before = (stats.planned, stats.fallback)
+    response = pair.clients["member"][0].post("/graphql", json={"query": query})
+    assert response.status_code == 200 and "errors" not in response.get_json()
+    assert (stats.planned, stats.fallback) == (before[0], before[1] + 1)
+
+
+def test_a_plan_is_compiled_once_per_condition_outcome(pair: Pair) -> None:
+    query = "query Q($a: Boolean!) { hello posts @include(if: $a) { id } }"
+    client = GraphQLClient(pair.planned.test_client())
+    for a in (True, False, True, False):
+        assert ("posts" in client(query, a=a)["data"]) is a
+    plans = pair.executor(pair.planned).prepare(query).plans
+    assert plans is not None
+    [operation] = plans.operations()
+    assert sorted(operation.variants) == [(False,), (True,)]
