@@ -182,6 +182,7 @@ def test_get_never_runs_a_mutation(alice: GraphQLClient) -> None:
         {"query": ""},
         {"query": "{ hello }", "variables": "{bad"},
         {"query": "{ hello }", "variables": "[1]"},
+        {"query": "{ hello }", "variables": "[" * 1500 + "]" * 1500},
         {"query": "{ hello }", "extensions": "3"},
         "query=%7B+hello+%7D&query=%7B+hello+%7D",
     ],

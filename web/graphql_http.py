@@ -98,6 +98,8 @@ def _json_parameter(req: Request, name: str) -> Any:
         return _decoder.decode(raw.encode())
     except msgspec.DecodeError:
         raise BadRequest(f"The '{name}' parameter is not valid JSON.") from None
+    except RecursionError:  # msgspec refuses nesting deeper than the interpreter's stack
+        raise BadRequest(f"The '{name}' parameter is nested too deeply.") from None
 
 
 def read_get_operation(req: Request) -> dict[str, Any]:
