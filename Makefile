@@ -24,8 +24,12 @@ run: install  ## development server on 127.0.0.1:4000 (SQLite, embedded Redis)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
-serve: install  ## gunicorn, as deployed
-	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+SERVER ?= gunicorn
+SERVE_gunicorn := $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+SERVE_granian := $(BIN)/python -m granian_server
+
+serve: install  ## as deployed: gunicorn (the default), or SERVER=granian
+	$(if $(SERVE_$(SERVER)),$(SERVE_$(SERVER)),$(error SERVER must be gunicorn or granian))
 
 test: install  ## every test, real Redis and databases, with a coverage floor (PYTEST_ARGS=...)
 	$(BIN)/pytest --cov --cov-report=term-missing:skip-covered $(PYTEST_ARGS)
@@ -43,11 +47,11 @@ format: install  ## ruff --fix and ruff format, in place
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install  ## the benchmark (PEER=node compares with the Node peer)
-	$(BIN)/python -m bench.run $(if $(PEER),--peer $(PEER))
+bench: install  ## both servers side by side (~25 min with PEER=node); BENCH_ARGS="--quick" smoke-tests
+	$(BIN)/python -m bench.run $(if $(PEER),--peer $(PEER)) $(BENCH_ARGS)
 
 soak: install  ## ~75 s of mixed traffic while Redis restarts and workers die; audits the data
-	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+	$(BIN)/python -m bench.soak --server $(SERVER) $(SOAK_ARGS)
 
 clean:  ## remove the .venv and the tools' caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -6,9 +6,15 @@ Use: ``gunicorn -c gunicorn.conf.py wsgi:app``.
 from __future__ import annotations
 
 import os
+from logging.config import dictConfig
 from typing import Any
 
-bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '4000')}")
+from gunicorn.config import Config
+from gunicorn.glogging import Logger
+
+from serving import bind_address, prepare, server_log_config
+
+bind = bind_address("GUNICORN_BIND")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Measured per core with bench/ (see bench/RESULTS.md), one worker, wrk -c16:
 # - sync answers one connection at a time and closes it after each response: { hello } at
@@ -30,20 +36,22 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 
 
-def on_starting(server: Any) -> None:
-    """In the master, before workers fork: start the embedded Redis and apply migrations."""
-    from app import create_app
-    from config import INSTANCE_DIR, ConfigError, load_config
-    from infra.database import upgrade_database
-    from infra.redis_client import check_url, embedded_redis_url
+class ProductLogger(Logger):  # type: ignore[misc]  # gunicorn ships no type information
+    """gunicorn's own lines (and its access log, when on) in the product's format.
 
-    try:
-        config = load_config()
-        if config.REDIS_URL:
-            check_url(config.REDIS_URL)
-    except ConfigError as error:
-        raise SystemExit(f"configuration error: {error}") from None
-    if not config.REDIS_URL and not config.PRODUCTION:
-        os.environ["REDIS_URL"] = embedded_redis_url(INSTANCE_DIR)
-    if config.AUTO_MIGRATE:
-        upgrade_database(create_app())
+    Not ``logconfig_dict``: with one, gunicorn writes an access line for every request even
+    with ``accesslog`` unset, beside the product's own.
+    """
+
+    def setup(self, cfg: Config) -> None:
+        """gunicorn's set-up, then its loggers routed to the product's handler."""
+        super().setup(cfg)
+        dictConfig(server_log_config("gunicorn.error", "gunicorn.access"))
+
+
+logger_class = ProductLogger
+
+
+def on_starting(server: Any) -> None:
+    """In the master, before workers fork: checks, embedded Redis, migrations (``prepare``)."""
+    prepare()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import http.client
 import json
-import time
+from collections.abc import Callable
 from typing import Any
+
+from tests.support import wait_for
 
 
 class Client:
@@ -52,20 +54,19 @@ def gql_body(query: str, variables: dict[str, Any] | None = None) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def wait_until_up(port: int, alive: Any, timeout: float = 60) -> None:
+def wait_until_up(port: int, alive: Callable[[], bool], timeout: float = 60) -> None:
     """Poll ``{ hello }`` until the server answers; fail early if ``alive()`` turns false."""
-    deadline = time.monotonic() + timeout
     body = gql_body("{ hello }")
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         if not alive():
             raise RuntimeError(f"server on port {port} exited")
+        client = Client(port, timeout=2)
         try:
-            client = Client(port, timeout=2)
             status, answer, _ = client.graphql(body)
+        finally:
             client.close()
-            if status == 200 and answer.get("data", {}).get("hello") == "hello world":
-                return
-        except (OSError, http.client.HTTPException, ValueError):
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"server on port {port} did not answer within {timeout}s")
+        return status == 200 and answer.get("data", {}).get("hello") == "hello world"
+
+    not_yet = (OSError, http.client.HTTPException, ValueError)
+    wait_for(f"server on port {port} answering", answers, timeout, 0.2, ignore=not_yet)

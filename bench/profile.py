@@ -1,8 +1,9 @@
 """Profile the product's worker under load: `python -m bench.profile hello me posts`.
 
 Starts the product as `make bench` does (no peer, no floor), drives each workload with wrk
-while py-spy samples the gunicorn worker, and prints where the time goes: the share of
-samples in which each frame appears (inclusive), grouped by function and by package.
+while py-spy samples the worker (gunicorn's, or Granian's with --server granian), and
+prints where the time goes: the share of samples in which each frame appears (inclusive),
+grouped by function and by package.
 The collapsed stacks stay in bench/results/<time>/profile-<workload>.txt for flame graphs.
 """
 
@@ -49,7 +50,7 @@ def _frame_key(frame: str, how: str) -> str:
 
 def profile(bench: Bench, workload_id: str, seconds: float, out: Path) -> Path:
     """Record the worker with py-spy while wrk drives one workload."""
-    target = bench.targets[0]
+    target = bench.lineup.targets[0]
     workload = by_id([workload_id])[0]
     stacks = out / f"profile-{workload_id}.txt"
     record = [PY_SPY, "record", "--format", "raw", "-r", "250", "-d", str(int(seconds))]
@@ -58,8 +59,8 @@ def profile(bench: Bench, workload_id: str, seconds: float, out: Path) -> Path:
         record.append("--gil")
     spy = subprocess.Popen(record, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run_wrk(
-        bench.wrk(target, workload, seconds, bench.args.connections),
-        bench.request(target, workload),
+        bench.measurer.wrk(target, workload, seconds, bench.args.connections),
+        bench.cases.request(target, workload),
     )
     spy.wait(30)
     return stacks
@@ -81,8 +82,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--wall", action="store_true", help="all threads, not only the GIL holder")
+    parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
     own = parser.parse_args()
-    args = parse_args(["--no-floor", "--workloads", ",".join(own.workloads)])
+    only = ["--no-floor", "--no-plans-off", "--servers", own.server]
+    args = parse_args([*only, "--workloads", ",".join(own.workloads)])
     args.gil = not own.wall
     out = default_out()
     bench = Bench(args, ensure_wrk(), out)

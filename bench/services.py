@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 from typing import LiteralString
@@ -15,41 +12,23 @@ import psycopg
 import redis
 from psycopg import sql
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+from tests.support import RedisProcess
+
 # Commands the benchmark itself sends while measuring; never counted against a server.
 OWN_COMMANDS = frozenset({"info", "config", "memory", "scan", "ping", "client", "keys", "flushdb"})
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PrivateRedis:
     """A redis-server of our own on a free port, so its command counts are ours alone."""
 
     def __init__(self, cpu: str | None = None) -> None:
-        self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="bench-redis-")
-        args = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        args += ["--appendonly", "no", "--dir", self.dir, "--logfile", f"{self.dir}/redis.log"]
-        prefix = ["taskset", "-c", cpu] if cpu else []
-        self.process = subprocess.Popen([*prefix, *args], stdout=subprocess.DEVNULL)
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        prefix = ("taskset", "-c", cpu) if cpu else ()
+        self.server = RedisProcess(Path(self.dir), prefix)
+        self.server.start()
+        self.port = self.server.port
+        self.url = self.server.url
         self.client = redis.Redis.from_url(self.url)
-        self._wait()
-
-    def _wait(self, timeout: float = 10) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                self.client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server on port {self.port} did not start")
 
     def version(self) -> str:
         """The server's version."""
@@ -72,11 +51,7 @@ class PrivateRedis:
 
     def stop(self) -> None:
         """Stop the server and remove its directory."""
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        self.server.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -1,7 +1,7 @@
-"""Soak under faults: mixed traffic through gunicorn while Redis and workers fail.
+"""Soak under faults: mixed traffic through gunicorn (or Granian) while Redis and workers fail.
 
 Starts its own redis-server, a PostgreSQL database (its own cluster, else a scratch
-database on the shared server) and gunicorn with 2 workers, all on 127.0.0.1. Several
+database on the shared server) and the server with 2 workers, all on 127.0.0.1. Several
 threads register, log in, read ``me``, create posts, list posts and log out, while a
 schedule stops and restarts Redis (keeping its data, then empty) and SIGKILLs workers.
 
@@ -10,7 +10,8 @@ that needed Redis, the recovery after each fault, and a final audit: every user 
 acknowledged with a 2xx is in the database, no register answered 503 left a user behind,
 and no 5xx other than 503 happened. Exit status 1 if the audit fails.
 
-    .venv/bin/python bench/soak.py [--duration 75] [--threads 8]    (or: make soak)
+    .venv/bin/python -m bench.soak [--duration 75] [--threads 8] [--server granian]
+    (or: make soak [SERVER=granian])
 """
 
 from __future__ import annotations
@@ -35,18 +36,19 @@ from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_DIR))
+import psutil
+import psycopg
 
-import psutil  # noqa: E402
-import psycopg  # noqa: E402
-
-from tests.processes import HttpClient, gunicorn, wait_for_workers  # noqa: E402
-from tests.servers import (  # noqa: E402
+from tests.support import (
+    SERVERS,
     ClusterUnavailable,
+    HttpClient,
     PostgresCluster,
     RedisProcess,
+    app_env,
+    app_server,
     scratch_database,
+    worker_pids,
 )
 
 PASSWORD = "correct horse battery"
@@ -400,7 +402,7 @@ def report(ledger: Ledger, faults: list[Fault], begin: float, end: float, url: s
     return not problems
 
 
-def soak(duration: float, threads: int, seed: int) -> bool:
+def soak(duration: float, threads: int, seed: int, kind: str = "gunicorn") -> bool:
     """Run the whole soak; True when the audit passed."""
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="soak-")))
@@ -409,22 +411,17 @@ def soak(duration: float, threads: int, seed: int) -> bool:
         redis.start()
         stack.callback(redis.close)
         url, where = stack.enter_context(database(workdir))
-        env = {
-            "DATABASE_URL": url,
-            "REDIS_URL": redis.url,
-            "INSTANCE_PATH": str(workdir / "instance"),
-            "ARGON2_TIME_COST": "1",
-            "ARGON2_MEMORY_COST": "8192",
-            "ARGON2_PARALLELISM": "1",
-            "WEB_CONCURRENCY": "2",
-            "GUNICORN_THREADS": "4",
-            "GUNICORN_TIMEOUT": "30",
-            "TRUSTED_PROXIES": "1",  # the soak's users send X-Forwarded-For, as the proxy would
-        }
-        server = stack.enter_context(gunicorn(env, workdir))
-        wait_for_workers(server.process.pid, 2)
+        env = app_env(
+            workdir,
+            url,
+            redis.url,
+            ARGON2_MEMORY_COST="8192",
+            TRUSTED_PROXIES="1",  # the soak's users send X-Forwarded-For, as the proxy would
+        )
+        server = stack.enter_context(app_server(kind, env, workdir))
+        worker_pids(server.process.pid, 2)
         print(
-            f"soak: {duration:.0f} s, {threads} threads, gunicorn 2 workers x 4 threads, "
+            f"soak: {duration:.0f} s, {threads} threads, {kind} 2 workers x 4 threads, "
             f"redis-server on port {redis.port}, {where}"
         )
         ledger, stop = Ledger(), threading.Event()
@@ -464,9 +461,11 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=75, help="seconds of traffic")
     parser.add_argument("--threads", type=int, default=8, help="virtual users")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--server", choices=SERVERS, default="gunicorn")
     args = parser.parse_args()
     duration = max(10.0, min(args.duration, 600.0))
-    return 0 if soak(duration, max(1, min(args.threads, 32)), args.seed) else 1
+    passed = soak(duration, max(1, min(args.threads, 32)), args.seed, args.server)
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":

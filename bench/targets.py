@@ -1,33 +1,31 @@
-"""The servers under test: the product, the Node peer and the floors, each pinned to one core."""
+"""The Python servers under test, each pinned to one core: the product and the floors.
+
+Every Python target runs under one of two servers with one worker process: gunicorn (the
+default deployment) or Granian (the Rust HTTP server, WSGI interface), with the settings the
+product deploys with (gunicorn.conf.py, granian_server.py). The Node peer is in bench/peer.py.
+"""
 
 from __future__ import annotations
 
 import os
 import runpy
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote
+from typing import ClassVar
 
 import psutil
 
 from bench.client import Client, gql_body, wait_until_up
-from bench.services import Postgres, PrivateRedis, free_port, project_dir, redis_port_of
-from sessions.record import SNAPSHOT, decode_record, encode_record
+from bench.services import project_dir
+from tests.support import free_port
+from tests.support.app_servers import full_env, server_command
 
 PROJECT = project_dir()
 BIN = Path(sys.executable).parent
-# ../shared next to the checkout; BENCH_PEER_SOURCE for a clone kept elsewhere
-PEER_SOURCE = Path(
-    os.environ.get("BENCH_PEER_SOURCE") or PROJECT.parent / "shared" / "peers" / "node-seed"
-)
-PEER_COPY = PROJECT / "bench" / ".peer" / "node-seed"
 USERNAME, PASSWORD = "bench", "benchpass"
 SEED_POSTS = 20
 LOGIN_QUERY = (
@@ -42,9 +40,9 @@ CREATE_POST_QUERY = 'mutation { createPost(title: "bench post") { id title } }'
 SEED_POST_QUERY = "mutation Seed($title: String!) { createPost(title: $title) { id } }"
 
 
-@dataclass
+@dataclass(frozen=True)
 class GunicornSettings:
-    """Worker settings shared by the product and the floors, so the per-core figures compare."""
+    """gunicorn's worker settings: the product's gunicorn.conf.py, with the run's overrides."""
 
     worker_class: str
     threads: int
@@ -52,7 +50,7 @@ class GunicornSettings:
 
     @classmethod
     def from_product(cls, worker_class: str | None, threads: int | None) -> GunicornSettings:
-        """The product's gunicorn.conf.py defaults, with the benchmark's overrides."""
+        """gunicorn.conf.py's defaults, overridden where given."""
         conf = runpy.run_path(str(PROJECT / "gunicorn.conf.py"))
         return cls(
             worker_class or str(conf["worker_class"]),
@@ -61,24 +59,96 @@ class GunicornSettings:
         )
 
     def env(self) -> dict[str, str]:
-        """The environment the product's gunicorn.conf.py reads these from."""
+        """The environment gunicorn.conf.py reads these from."""
+        return {"GUNICORN_WORKER_CLASS": self.worker_class, "GUNICORN_THREADS": str(self.threads)}
+
+    def args(self, port: int) -> list[str]:
+        """gunicorn's command line without a config file (the floors)."""
+        args = [str(BIN / "gunicorn"), "-w", "1", "-k", self.worker_class]
+        args += ["--threads", str(self.threads), "--keep-alive", str(self.keepalive)]
+        return [*args, "-b", f"127.0.0.1:{port}"]
+
+    def __str__(self) -> str:
+        return f"gunicorn {self.worker_class} x{self.threads} threads"
+
+
+@dataclass(frozen=True)
+class GranianSettings:
+    """Granian's settings: the product's granian_server.py, with the run's overrides."""
+
+    blocking_threads: int
+    backpressure: int
+    runtime_threads: int
+    runtime_mode: str
+
+    @classmethod
+    def from_product(cls, blocking_threads: int | None) -> GranianSettings:
+        """granian_server.py's defaults, overridden where given."""
+        conf = runpy.run_path(str(PROJECT / "granian_server.py"))
+        return cls(
+            blocking_threads or int(conf["BLOCKING_THREADS"]),
+            int(conf["BACKPRESSURE"]),
+            int(conf["RUNTIME_THREADS"]),
+            str(conf["RUNTIME_MODE"].value),
+        )
+
+    def env(self) -> dict[str, str]:
+        """The environment granian_server.py reads these from."""
         return {
-            "WEB_CONCURRENCY": "1",
-            "GUNICORN_WORKER_CLASS": self.worker_class,
-            "GUNICORN_THREADS": str(self.threads),
+            "GRANIAN_BLOCKING_THREADS": str(self.blocking_threads),
+            "GRANIAN_BACKPRESSURE": str(self.backpressure),
+            "GRANIAN_RUNTIME_THREADS": str(self.runtime_threads),
+            "GRANIAN_RUNTIME_MODE": self.runtime_mode,
         }
+
+    def args(self, port: int, working_dir: Path) -> list[str]:
+        """`granian --interface wsgi` with granian_server.py's settings (the floors)."""
+        args = [str(BIN / "granian"), "--interface", "wsgi", "--workers", "1", "--http", "1"]
+        args += ["--blocking-threads", str(self.blocking_threads), "--no-ws"]
+        args += ["--backpressure", str(self.backpressure), "--runtime-mode", self.runtime_mode]
+        args += ["--runtime-threads", str(self.runtime_threads)]
+        args += ["--host", "127.0.0.1", "--port", str(port), "--working-dir", str(working_dir)]
+        return args
+
+    def __str__(self) -> str:
+        return (
+            f"granian wsgi x{self.blocking_threads} blocking threads, backpressure"
+            f" {self.backpressure}, runtime {self.runtime_mode} x{self.runtime_threads}"
+        )
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Both servers' settings, shared by every Python target so the per-core figures compare."""
+
+    gunicorn: GunicornSettings
+    granian: GranianSettings
+
+    def env(self) -> dict[str, str]:
+        """One worker, and each server's settings as the product reads them."""
+        return {"WEB_CONCURRENCY": "1", **self.gunicorn.env(), **self.granian.env()}
+
+    def describe(self, server: str) -> str:
+        """One line for the report."""
+        return str(self.gunicorn if server == "gunicorn" else self.granian)
 
 
 @dataclass
 class Target:
-    """A server process under test."""
+    """A server process under test: `kind` is what runs, `server` what serves it."""
 
-    name: str
+    kind: str
+    server: str
     cpu: str | None
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     cookie: str | None = None
     log_path: Path | None = None
+
+    @property
+    def name(self) -> str:
+        """The column key: `product@granian`, or `peer` for the Node peer."""
+        return self.kind if self.server == "node" else f"{self.kind}@{self.server}"
 
     def _spawn(self, args: list[str], env: dict[str, str], cwd: Path, log_dir: Path) -> None:
         prefix = ["taskset", "-c", self.cpu] if self.cpu else []
@@ -88,24 +158,25 @@ class Target:
                 [*prefix, *args], cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=log
             )
         try:
-            wait_until_up(
-                self.port, lambda: self.process is not None and self.process.poll() is None
-            )
+            wait_until_up(self.port, self.alive)
         except (RuntimeError, TimeoutError):
             print(self.log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
             raise
 
+    def alive(self) -> bool:
+        """Whether the process still runs."""
+        return self.process is not None and self.process.poll() is None
+
     def pids(self) -> list[int]:
-        """The server's processes (a gunicorn master and its workers, or node)."""
+        """The server's processes (a master and its worker, or node)."""
         if self.process is None:
             return []
         root = psutil.Process(self.process.pid)
         return [root.pid, *(child.pid for child in root.children(recursive=True))]
 
     def worker_pid(self) -> int:
-        """The process serving requests (the gunicorn worker, or node itself)."""
-        pids = self.pids()
-        return pids[-1]
+        """The process serving requests (the worker, or node itself)."""
+        return self.pids()[-1]
 
     def session_key(self, cookie: str) -> str:
         """The Redis key behind a qid cookie."""
@@ -137,39 +208,64 @@ class Target:
         return cookie
 
 
-class GunicornTarget(Target):
-    """A server run by gunicorn with the run's worker settings, on the product's services."""
+@dataclass(frozen=True)
+class Urls:
+    """The backing services a Python target talks to."""
+
+    database: str
+    redis: str
+
+
+class PythonTarget(Target):
+    """A WSGI app under gunicorn or Granian with the run's settings, on the product's services."""
 
     def __init__(
-        self,
-        name: str,
-        cpu: str | None,
-        settings: GunicornSettings,
-        database_url: str,
-        redis_url: str,
-    ):
-        super().__init__(name, cpu)
+        self, kind: str, server: str, cpu: str | None, settings: ServerSettings, urls: Urls
+    ) -> None:
+        super().__init__(kind, server, cpu)
         self.settings = settings
-        self.database_url = database_url
-        self.redis_url = redis_url
+        self.urls = urls
+
+    def command(self) -> list[str]:
+        """The server's command line."""
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        """The server's environment."""
+        raise NotImplementedError
+
+    def cwd(self) -> Path:
+        """The directory the server starts in."""
+        return PROJECT
+
+    def start(self, log_dir: Path) -> None:
+        """Start the server and wait until it answers `{ hello }`."""
+        self._spawn(self.command(), self.env(), self.cwd(), log_dir)
 
 
-class Product(GunicornTarget):
-    """The product under gunicorn, configured by environment as documented."""
+class Product(PythonTarget):
+    """The product, configured by environment as documented.
+
+    Started by the command tests.support starts it with, so bench measures what deploys.
+    """
 
     def __init__(
         self,
+        server: str,
         cpu: str | None,
-        settings: GunicornSettings,
-        database_url: str,
-        redis_url: str,
+        settings: ServerSettings,
+        urls: Urls,
         *,
+        kind: str = "product",
         root: Path = PROJECT,
-        name: str = "product",
-    ):
-        super().__init__(name, cpu, settings, database_url, redis_url)
+    ) -> None:
+        super().__init__(kind, server, cpu, settings, urls)
         self.root = root
         self.extra_env: dict[str, str] = {}
+
+    def cwd(self) -> Path:
+        """The checkout (another one for a baseline)."""
+        return self.root
 
     def env(self) -> dict[str, str]:
         """The production environment of the run."""
@@ -177,18 +273,21 @@ class Product(GunicornTarget):
             **self.settings.env(),
             "APP_ENV": "production",
             "SECRET_KEY": secrets.token_urlsafe(48),
-            "DATABASE_URL": self.database_url,
-            "REDIS_URL": self.redis_url,
+            "DATABASE_URL": self.urls.database,
+            "REDIS_URL": self.urls.redis,
             "AUTO_MIGRATE": "1",
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
             "GUNICORN_ACCESS_LOG": "",
             **self.extra_env,
         }
 
+    def command(self) -> list[str]:
+        """As deployed: `gunicorn -c gunicorn.conf.py wsgi:app` or `python -m granian_server`."""
+        return server_command(self.server)
+
     def start(self, log_dir: Path) -> None:
-        """Start gunicorn (the master applies the migrations before forking the worker)."""
-        args = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"]
-        self._spawn(args, self.env(), self.root, log_dir)
+        """Start the server (its master checks the configuration and migrates first)."""
+        env = full_env(self.env(), f"127.0.0.1:{self.port}")
+        self._spawn(self.command(), env, self.cwd(), log_dir)
 
     def seed(self) -> None:
         """Register the bench user and write 20 posts through the product's own GraphQL API."""
@@ -205,164 +304,40 @@ class Product(GunicornTarget):
         client.close()
 
     def version(self) -> str:
-        """The worker settings (and the commit, for a baseline)."""
+        """The server settings (and the commit, for a baseline; the extra environment)."""
         where = "" if self.root == PROJECT else f" at {self.root.name}"
         env = "".join(f" {k}={v}" for k, v in self.extra_env.items())
-        return f"gunicorn {self.settings.worker_class} x{self.settings.threads} threads{where}{env}"
+        return f"{self.settings.describe(self.server)}{where}{env}"
 
 
-def session_without_snapshot(redis: PrivateRedis, cookie: str) -> str:
-    """A copy of a product session without its user snapshot: `me` must SELECT the user."""
-    original = cookie.split("=", 1)[1]
-    raw = redis.client.get("sess:" + original)
-    if not isinstance(raw, bytes):
-        raise RuntimeError("the product's session record is missing")
-    record = decode_record(raw)
-    if record is None:
-        raise RuntimeError("the product's session record does not decode")
-    if record.pop(SNAPSHOT, None) is None:
-        print("   note: the product's session carries no user snapshot", flush=True)
-    sid = secrets.token_urlsafe(len(original) * 3 // 4)  # an id of the same length
-    redis.client.set("sess:" + sid, encode_record(record, sid), ex=3600)
-    return "qid=" + sid
-
-
-def export_tree(ref: str) -> Path:
-    """The product's files at a git commit, in a temporary directory (for a baseline)."""
-    rev = subprocess.run(
-        ["git", "rev-parse", "--short", ref],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    root = Path(tempfile.mkdtemp(prefix=f"bench-base-{rev}-"))
-    archive = subprocess.run(["git", "archive", rev], cwd=PROJECT, capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
-    return root
-
-
-class Floor(GunicornTarget):
-    """An app of bench/ under gunicorn with the product's worker settings, on its data.
+class Floor(PythonTarget):
+    """An app of bench/ on the product's data, started from bench/ (no gunicorn.conf.py read).
 
     `floor` is bench/floor_app.py (raw WSGI), `flask` is bench/flask_floor_app.py (the same
     handlers behind Flask routes).
     """
 
-    def __init__(
-        self,
-        cpu: str | None,
-        settings: GunicornSettings,
-        database_url: str,
-        redis_url: str,
-        *,
-        module: str = "floor_app",
-        name: str = "floor",
-    ):
-        super().__init__(name, cpu, settings, database_url, redis_url)
-        self.module = module
+    MODULES: ClassVar[dict[str, str]] = {"floor": "floor_app", "flask": "flask_floor_app"}
 
-    def start(self, log_dir: Path) -> None:
-        """Start gunicorn on the app (from bench/, so no gunicorn.conf.py is read)."""
-        s = self.settings
-        args = [str(BIN / "gunicorn"), "-w", "1", "-k", s.worker_class, "--threads", str(s.threads)]
-        args += ["--keep-alive", str(s.keepalive), "-b", f"127.0.0.1:{self.port}"]
-        args.append(f"{self.module}:app")
-        env = {"FLOOR_DATABASE_URL": self.database_url, "FLOOR_REDIS_URL": self.redis_url}
-        env["PYTHONPATH"] = str(PROJECT)  # the floor reads sessions with the product's codec
-        self._spawn(args, env, PROJECT / "bench", log_dir)
-
-    def version(self) -> str:
-        """The app and the worker settings."""
-        s = self.settings
-        return f"{self.module}:app, gunicorn {s.worker_class} x{s.threads} threads"
-
-
-class NodePeer(Target):
-    """../shared/peers/node-seed, built in a writable copy, on its own database."""
-
-    def __init__(self, cpu: str | None, postgres: Postgres, database: str, redis_url: str):
-        super().__init__("peer", cpu)
-        self.postgres = postgres
-        self.database = database
-        self.redis_url = redis_url
+    def cwd(self) -> Path:
+        """bench/, so floor_app imports as a top-level module."""
+        return PROJECT / "bench"
 
     def env(self) -> dict[str, str]:
-        """The peer's environment (see its README)."""
+        """Where the floor finds the product's data."""
         return {
-            "PGHOST": self.postgres.host,
-            "PGPORT": str(self.postgres.port),
-            "PGUSER": self.postgres.user,
-            "PGPASSWORD": "postgres",
-            "PGDATABASE": self.database,
-            "REDIS_HOST": "127.0.0.1",
-            "REDIS_PORT": str(redis_port_of(self.redis_url)),
-            "PORT": str(self.port),
-            "NODE_ENV": "production",
+            "FLOOR_DATABASE_URL": self.urls.database,
+            "FLOOR_REDIS_URL": self.urls.redis,
+            "PYTHONPATH": str(PROJECT),  # the floor reads sessions with the product's codec
         }
 
-    def build(self) -> None:
-        """Copy the peer to bench/.peer, `npm ci` when its lock file changed, `npx tsc`."""
-        for tool in ("node", "npm", "npx"):
-            if shutil.which(tool) is None:
-                raise SystemExit(
-                    f"PEER=node needs {tool} (Node 20 and npm: apt-get install nodejs npm)"
-                )
-        if not PEER_SOURCE.is_dir():
-            raise SystemExit(
-                f"the peer is not at {PEER_SOURCE}: set BENCH_PEER_SOURCE to its directory"
-            )
-        fresh = _sync_tree(PEER_SOURCE, PEER_COPY)
-        if fresh or not (PEER_COPY / "node_modules").is_dir():
-            _run(["npm", "ci", "--no-audit", "--no-fund"], PEER_COPY)
-        _run(["npx", "tsc"], PEER_COPY)
-
-    def seed(self) -> None:
-        """Create its database and run its own seed script (20 posts, user bench/benchpass)."""
-        self.postgres.recreate(self.database)
-        _run(["node", "dist/seed.js"], PEER_COPY, self.env())
-
-    def start(self, log_dir: Path) -> None:
-        """Start `NODE_ENV=production node dist/index.js` on a free port."""
-        self._spawn(["node", "dist/index.js"], self.env(), PEER_COPY, log_dir)
-
-    def session_key(self, cookie: str) -> str:
-        """express-session cookies are `s:<sid>.<signature>`, URL-encoded."""
-        value = unquote(cookie.split("=", 1)[1])
-        return "sess:" + value.removeprefix("s:").rsplit(".", 1)[0]
+    def command(self) -> list[str]:
+        """The server on `<module>:app`."""
+        app = f"{self.MODULES[self.kind]}:app"
+        if self.server == "gunicorn":
+            return [*self.settings.gunicorn.args(self.port), app]
+        return [*self.settings.granian.args(self.port, self.cwd()), app]
 
     def version(self) -> str:
-        """Node's version."""
-        out = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
-        return f"node {out.stdout.strip()}"
-
-
-def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
-    print(f"   $ {' '.join(args)}  (in {cwd.relative_to(PROJECT)})", flush=True)
-    subprocess.run(args, cwd=cwd, env={**os.environ, **(env or {})}, check=True)
-
-
-def _sync_tree(source: Path, copy: Path) -> bool:
-    """Copy the peer's sources (not node_modules); True when its package-lock.json changed."""
-    lock, old_lock = source / "package-lock.json", copy / "package-lock.json"
-    changed = not old_lock.exists() or old_lock.read_bytes() != lock.read_bytes()
-    copy.mkdir(parents=True, exist_ok=True)
-    for item in source.iterdir():
-        if item.name in {"node_modules", "dist", "results"}:
-            continue
-        target = copy / item.name
-        if target.is_dir():
-            shutil.rmtree(target)
-        if item.is_dir():
-            shutil.copytree(item, target)
-        else:
-            shutil.copyfile(item, target)
-    for path in [copy, *copy.rglob("*")]:
-        if "node_modules" not in path.parts:
-            path.chmod(path.stat().st_mode | 0o200)
-    return changed
-
-
-def describe(targets: list[Any]) -> dict[str, str]:
-    """Name -> version line of each target."""
-    return {t.name: t.version() for t in targets}
+        """The app and the server settings."""
+        return f"{self.MODULES[self.kind]}:app, {self.settings.describe(self.server)}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import logging.config
 import sys
 import time
 from collections.abc import Iterable
@@ -17,8 +18,8 @@ if TYPE_CHECKING:
 
 ACCESS_LOGGER = "access"
 _json = msgspec.json.Encoder()
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 _access = logging.getLogger(ACCESS_LOGGER)
-_configured = False
 
 
 class RequestIdFilter(logging.Filter):
@@ -50,19 +51,55 @@ class JsonFormatter(logging.Formatter):
         return _json.encode(payload).decode()
 
 
+class ProductHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The product's handler on the root logger: its presence means logging is set up."""
+
+
+def make_formatter(json_format: bool) -> logging.Formatter:
+    """The product's log format: JSON lines, or text for development."""
+    return JsonFormatter() if json_format else logging.Formatter(TEXT_FORMAT)
+
+
+def log_config(
+    json_format: bool, level: str = "INFO", server_loggers: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """A ``dictConfig`` of the product's logging, for servers that configure logging so.
+
+    ``server_loggers`` lose their own handlers and reach the product's, in the same format.
+    """
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"product": {"()": make_formatter, "json_format": json_format}},
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "handlers": {
+            "product": {
+                "()": ProductHandler,
+                "stream": sys.stderr,
+                "formatter": "product",
+                "filters": ["request_id"],
+            }
+        },
+        "root": {"level": level, "handlers": ["product"]},
+        "loggers": {name: {"handlers": [], "propagate": True} for name in server_loggers},
+    }
+
+
 def configure_logging(json_format: bool, level: str = "INFO") -> None:
-    """Send the process's logs to stderr, as JSON lines or text, once per process."""
-    global _configured  # noqa: PLW0603 - logging is process-wide by nature
-    if _configured:
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RequestIdFilter())
-    text = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
-    handler.setFormatter(JsonFormatter() if json_format else logging.Formatter(text))
+    """Send the process's logs to stderr, as JSON lines or text, unless already so.
+
+    Checked on the root logger itself, not with a module flag: a forked worker inherits the
+    master's flags, while the master's root may since have been replaced (by Alembic's
+    ``fileConfig`` or a server's logging configuration).
+    """
     root = logging.getLogger()
+    if any(isinstance(handler, ProductHandler) for handler in root.handlers):
+        return
+    handler = ProductHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(make_formatter(json_format))
     root.addHandler(handler)
     root.setLevel(level)
-    _configured = True
 
 
 def init_app(app: Flask) -> None:

@@ -8,7 +8,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -17,10 +16,11 @@ from flask.testing import FlaskClient
 from app import create_app
 from infra.database import upgrade_database
 from tests.conftest import make_config
-from tests.processes import HttpClient
+from tests.support import HttpClient, app_env
 
 # "Fails fast instead of hanging": far below gunicorn's 30 s worker timeout.
 FAST = 3.0
+gunicorn_env = app_env  # the name tests written before tests.support import
 
 
 def migrated_app(
@@ -116,21 +116,6 @@ def join_all(workers: list[threading.Thread], timeout: float = 30) -> None:
     for worker in workers:
         worker.join(max(0.1, deadline - time.monotonic()))
     assert not any(worker.is_alive() for worker in workers), "load threads hung"
-
-
-def gunicorn_env(tmp_path: Path, database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
-    """Environment for a gunicorn run on the given services, cheap argon2, 2 workers."""
-    env = {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "1024",
-        "ARGON2_PARALLELISM": "1",
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "4",
-    }
-    return {**env, **extra}
 
 
 def http_call(

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.processes import PROJECT_DIR, free_port, remember_cookies, stop
+from tests.support import PROJECT_DIR, free_port, remember_cookies, stop
+from tests.support.clients import with_cookies
 from tests.tls import Certificate
 
 NGINX = "/usr/sbin/nginx"
@@ -111,9 +112,7 @@ class BrowserClient:
             "127.0.0.1", self.proxy.https_port, timeout=10, context=context,
             source_address=(self.source, 0),
         )  # fmt: skip
-        all_headers = dict(headers or {})
-        if self.cookies:
-            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        all_headers = with_cookies(headers, self.cookies)
         try:
             conn.request(method, path, body, all_headers)
             response = conn.getresponse()

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -21,10 +19,24 @@ from typing import Any
 import pytest
 import redis
 
-from tests.processes import free_port
+from tests.support import REDIS_SERVER, RedisProcess, free_port, wait_for
 from tests.tls import Certificate
 
-REDIS_SERVER = "/usr/bin/redis-server"
+__all__ = [
+    "PLAIN",
+    "REDIS_CLI",
+    "REDIS_DOWN",
+    "REDIS_SERVER",
+    "SERVICE",
+    "Cluster",
+    "RedisProcess",
+    "Security",
+    "SentinelGroup",
+    "redis_cluster",
+    "redis_process",
+    "require_binary",
+    "sentinel_group",
+]
 REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
 SERVICE = "seedsvc"
 
@@ -40,23 +52,7 @@ def require_binary(path: str, package: str) -> None:
     pytest.skip(reason)
 
 
-def sentinel_command(config: Path) -> list[str]:
-    """redis-sentinel when installed, else redis-server in sentinel mode (same binary)."""
-    binary = shutil.which("redis-sentinel")
-    return [binary, str(config)] if binary else [REDIS_SERVER, str(config), "--sentinel"]
-
-
-def wait_for(check: object, what: str, timeout: float = 20) -> None:
-    """Poll ``check()`` until it is true; TimeoutError naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():  # type: ignore[operator]
-                return
-        except (redis.RedisError, OSError):
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"{what}: not within {timeout}s")
+REDIS_DOWN = (redis.RedisError, OSError)  # while a server starts or fails over: "not yet"
 
 
 @dataclass(frozen=True)
@@ -96,68 +92,6 @@ class Security:
 PLAIN = Security()
 
 
-@dataclass
-class RedisProcess:
-    """One redis-server (or sentinel) process."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    directory: Path
-    security: Security = PLAIN
-    _client: redis.Redis | None = None
-
-    def client(self) -> redis.Redis:
-        """A plain client on this server (closed with the server)."""
-        if self._client is None:
-            options = self.security.client_options()
-            self._client = redis.Redis("127.0.0.1", self.port, socket_timeout=5, **options)
-        return self._client
-
-    def database(self, db: int) -> redis.Redis:
-        """A new client on database ``db`` of this server; the caller closes it."""
-        return redis.Redis(
-            "127.0.0.1", self.port, db=db, socket_timeout=5, **self.security.client_options()
-        )
-
-    def kill(self) -> None:
-        """SIGKILL: the server dies with no chance to hand anything over."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        """Stop the server and close the clients made on it."""
-        if self._client is not None:
-            self._client.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log(self) -> str:
-        """What the server logged."""
-        path = self.directory / "server.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-
-def _base_config(directory: Path) -> list[str]:
-    return [
-        "bind 127.0.0.1",
-        'save ""',
-        "appendonly no",
-        f"dir {directory}",
-        f"logfile {directory / 'server.log'}",
-    ]
-
-
-def _answers(server: RedisProcess) -> bool:
-    if server.process.poll() is not None:
-        raise RuntimeError(f"redis-server exited with {server.process.returncode}")
-    return bool(server.client().ping())
-
-
 @contextmanager
 def redis_process(
     directory: Path,
@@ -166,22 +100,22 @@ def redis_process(
     security: Security = PLAIN,
 ) -> Iterator[RedisProcess]:
     """Start redis-server (or a sentinel) with a config file in ``directory``; stop it after."""
-    directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    config = directory / "redis.conf"
-    all_lines = [*_base_config(directory), *security.server_lines(port), *(lines or [])]
-    config.write_text("\n".join(all_lines) + "\n")
-    command = sentinel_command(config) if sentinel else [REDIS_SERVER, str(config)]
-    process = subprocess.Popen(command, cwd=directory)
-    server = RedisProcess(process, port, directory, security)
+    server = RedisProcess(
+        directory,
+        port=port,
+        lines=[*security.server_lines(port), *(lines or [])],
+        sentinel=sentinel,
+        client_options=security.client_options(),
+    )
+    server.start()
     try:
-        wait_for(lambda: _answers(server), f"redis on {port}", 15)
         yield server
     except Exception:
         print(server.log())
         raise
     finally:
-        server.stop()
+        server.close()
 
 
 @dataclass
@@ -201,7 +135,7 @@ class SentinelGroup:
     def primary_port(self) -> int:
         """The port of the primary, as the first answering sentinel reports it."""
         for sentinel in self.sentinels:
-            if sentinel.process.poll() is None:
+            if sentinel.running():
                 address: Any = sentinel.client().sentinel_get_master_addr_by_name(SERVICE)
                 return int(address[1])
         raise RuntimeError("no sentinel is running")
@@ -258,7 +192,9 @@ def sentinel_group(
             for i in range(3)
         ]
         group = SentinelGroup(primary, replica, sentinels)
-        wait_for(group.ready, "sentinels to discover the replica and each other", 30)
+        wait_for(
+            "sentinels to discover the replica and each other", group.ready, 30, ignore=REDIS_DOWN
+        )
         yield group
 
 
@@ -303,5 +239,5 @@ def redis_cluster(directory: Path, primaries: int = 3) -> Iterator[Cluster]:
             timeout=60,
         )
         cluster = Cluster(nodes)
-        wait_for(cluster.ok, "cluster state ok", 30)
+        wait_for("cluster state ok", cluster.ok, 30, ignore=REDIS_DOWN)
         yield cluster

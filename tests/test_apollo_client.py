@@ -1,4 +1,4 @@
-"""The real Apollo Client 4 (under Node) against the real server (gunicorn).
+"""The real Apollo Client 4 (under Node) against the real servers (gunicorn and Granian).
 
 What its users see: GraphQL errors of every 4xx as GraphQL errors (not a bare ServerError,
 because the answers are application/graphql-response+json), GET queries, and the automatic
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.processes import gunicorn
+from tests.support import SERVERS, app_env, app_server
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -35,18 +35,17 @@ def node() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def report(node: str, tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> dict[str, Any]:
+@pytest.fixture(scope="module", params=SERVERS)
+def report(
+    request: pytest.FixtureRequest,
+    node: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_url: str,
+) -> dict[str, Any]:
     tmp_path = tmp_path_factory.mktemp("apollo")
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
-        "REDIS_URL": redis_url,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "1024",
-    }
+    env = app_env(tmp_path, f"sqlite:///{tmp_path / 'app.sqlite'}", redis_url)
     try:
-        with gunicorn(env, tmp_path) as server:
+        with app_server(request.param, env, tmp_path) as server:
             script = str(NODE_DIR / "apollo_client.mjs")
             result = subprocess.run(
                 [node, script, server.base_url],

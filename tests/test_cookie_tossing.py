@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from tests.faults import migrated_app
 from tests.helpers import ME, GraphQLClient, cookie_value, count_redis_commands, set_cookies
-from tests.servers import RedisProcess
+from tests.support import RedisProcess
 
 CREATE_POST = 'mutation { createPost(title: "tossed") { id } }'
 

@@ -1,5 +1,5 @@
-"""Beyond one machine: two gunicorn instances sharing Redis and a database, and
-deploy/nginx.conf terminating TLS in front of them.
+"""Beyond one machine: two instances sharing Redis and a database, and deploy/nginx.conf
+terminating TLS in front of them; once with gunicorn instances, once with Granian.
 
 The instances run in production mode with TRUSTED_PROXIES=1, as deploy/nginx.conf says.
 They share a Redis server of this module's own and a database: PostgreSQL when
@@ -18,8 +18,8 @@ import pytest
 from tests.conftest import TEST_SECRET, _postgres_database
 from tests.helpers import LOGIN, LOGOUT, ME, REGISTER
 from tests.nginx import NGINX, BrowserClient, Proxy, nginx
-from tests.processes import HttpClient, Server, free_port, gunicorn
 from tests.redis_servers import REDIS_SERVER, redis_process, require_binary
+from tests.support import SERVERS, HttpClient, Server, app_server, free_port
 from tests.tls import OPENSSL, Certificate, self_signed_certificate
 
 pytestmark = pytest.mark.timeout(120)
@@ -27,8 +27,14 @@ PASSWORD = "correct horse"
 SESSIONS = "{ sessions { id ip current } }"
 
 
+@pytest.fixture(scope="module", params=SERVERS)
+def kind(request: pytest.FixtureRequest) -> str:
+    """The server of this round; each round has its own database and Redis."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def shared_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def shared_database(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One database for both instances: PostgreSQL when TEST_DATABASE_URL is set."""
     base = os.environ.get("TEST_DATABASE_URL")
     if base:
@@ -38,7 +44,7 @@ def shared_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def shared_redis(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Redis of the module's own: user ids of its database must not meet other tests' keys."""
     require_binary(REDIS_SERVER, "redis-server")
     with redis_process(tmp_path_factory.mktemp("redis")) as server:
@@ -47,9 +53,12 @@ def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def instances(
-    tmp_path_factory: pytest.TempPathFactory, shared_redis: str, shared_database: str
+    kind: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    shared_redis: str,
+    shared_database: str,
 ) -> Iterator[tuple[Server, Server]]:
-    """Two production instances on their own ports, one after the other (one migrates)."""
+    """Two production instances of one server on their own ports, one after the other."""
     root = tmp_path_factory.mktemp("instances")
     env = {
         "APP_ENV": "production",
@@ -61,11 +70,11 @@ def instances(
         "ARGON2_MEMORY_COST": "1024",
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "2",
-        "GUNICORN_ACCESS_LOG": "-",
+        "GRANIAN_BLOCKING_THREADS": "2",
     }
     with ExitStack() as stack:
         servers = [
-            stack.enter_context(gunicorn({**env, "INSTANCE_PATH": str(root / name)}, root))
+            stack.enter_context(app_server(kind, {**env, "INSTANCE_PATH": str(root / name)}, root))
             for name in ("a", "b")
         ]
         yield servers[0], servers[1]
@@ -128,7 +137,7 @@ def proxy(
 
 
 def _graphql_posts(server: Server) -> int:
-    return server.log().count('"POST /graphql')
+    return server.log().count('"message":"POST /graphql')  # the product's access log
 
 
 def test_through_nginx_cookies_are_secure_and_the_app_sees_the_client(

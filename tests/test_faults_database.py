@@ -31,10 +31,10 @@ from extensions import db
 from tests.faults import (
     FAST,
     LoadResult,
+    assert_unavailable,
     check_unavailable,
     fresh_client,
     gql_post,
-    gunicorn_env,
     http_call,
     join_all,
     migrated_app,
@@ -42,8 +42,15 @@ from tests.faults import (
     timed,
 )
 from tests.helpers import CREATE_POST, LOGIN, ME, REGISTER
-from tests.processes import gunicorn, wait_for_workers
-from tests.servers import PostgresCluster, RedisProcess, scratch_database, wait_for
+from tests.support import (
+    PostgresCluster,
+    RedisProcess,
+    app_env,
+    app_server,
+    scratch_database,
+    wait_for,
+    worker_pids,
+)
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(90)]
 PASSWORD = "correct horse"
@@ -199,13 +206,13 @@ def test_backend_lost_between_two_statements_is_one_clean_outage(
         with psycopg.connect(harmless_database, autocommit=True, connect_timeout=5) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
             wait_for(
+                "backend gone",
                 lambda: (
                     not admin.execute(
                         "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)
                     ).fetchone()
                 ),
                 10,
-                "backend gone",
             )
 
     with app.app_context():
@@ -300,13 +307,11 @@ def test_exhausted_pool_waits_at_most_pool_timeout_then_503(
 def test_sqlite_four_workers_concurrent_writers_never_see_database_is_locked(
     tmp_path: Path, private_redis: RedisProcess
 ) -> None:
-    env = gunicorn_env(
-        tmp_path, f"sqlite:///{tmp_path / 'app.sqlite'}", private_redis.url, WEB_CONCURRENCY="4"
-    )
+    env = app_env(tmp_path, f"sqlite:///{tmp_path / 'app.sqlite'}", private_redis.url, workers="4")
     writers, posts_each = 8, 12
     statuses: list[int] = []
-    with gunicorn(env, tmp_path) as server:
-        wait_for_workers(server.process.pid, 4)
+    with app_server("gunicorn", env, tmp_path) as server:
+        worker_pids(server.process.pid, 4)
 
         def writer(index: int) -> None:
             client = fresh_client(server.base_url)
@@ -327,3 +332,32 @@ def test_sqlite_four_workers_concurrent_writers_never_see_database_is_locked(
     assert statuses == [200] * (writers * (posts_each + 1)), statuses
     assert status == 200 and len(json.loads(body)["data"]["posts"]) == writers * posts_each
     assert "database is locked" not in log
+
+
+def test_through_each_server_a_stopped_database_is_a_fast_503_then_served_again(
+    server_kind: str,
+    tmp_path: Path,
+    private_database: str,
+    private_postgres: PostgresCluster,
+    private_redis: RedisProcess,
+) -> None:
+    env = app_env(tmp_path, private_database, private_redis.url)
+    with app_server(server_kind, env, tmp_path) as server:
+        server.workers(2)
+        alice = fresh_client(server.base_url)
+        assert http_call(alice, REGISTER, username="alice", password=PASSWORD)[0] == 200
+
+        private_postgres.stop("immediate")
+        try:
+            for _ in range(4):  # fresh connections: both workers answer
+                response, seconds = timed(lambda: http_call(fresh_client(server.base_url), POSTS))
+                assert_unavailable(*response)
+                assert seconds < FAST
+            assert http_call(fresh_client(server.base_url), "{ hello }")[0] == 200
+        finally:
+            private_postgres.start()
+
+        for number in range(6):
+            client = fresh_client(server.base_url, alice.cookies)
+            status, _, body = http_call(client, CREATE_POST, title=f"after {number}")
+            assert status == 200 and "errors" not in json.loads(body), body

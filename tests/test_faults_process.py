@@ -1,9 +1,10 @@
-"""Process faults with real gunicorn on PostgreSQL and a private Redis (plan L, cases 55-56).
+"""Process faults with each real server on PostgreSQL and a private Redis (plan L, cases 55-56).
 
-A worker killed with SIGKILL costs only the requests it had in flight; the master replaces
-it, the user stays logged in, and no connection of the dead worker lingers in Redis or
-PostgreSQL. SIGHUP and SIGTERM let in-flight requests finish. The master never holds a
-connection that forked workers could inherit, also with --preload.
+Under gunicorn and under Granian: a worker killed with SIGKILL costs only the requests it
+had in flight; the master replaces it, the user stays logged in, and no connection of the
+dead worker lingers in Redis or PostgreSQL. SIGTERM lets in-flight requests finish, and
+reads keep being answered while logins hash. gunicorn only: SIGHUP reloads without a 5xx,
+and with --preload the master still holds no connection forked workers could inherit.
 """
 
 from __future__ import annotations
@@ -26,14 +27,21 @@ from sqlalchemy.engine import make_url
 from tests.faults import (
     LoadResult,
     fresh_client,
-    gunicorn_env,
     http_call,
     join_all,
     run_load,
 )
 from tests.helpers import ME, REGISTER
-from tests.processes import Server, gunicorn, wait_for_workers
-from tests.servers import RedisProcess, scratch_database, wait_for
+from tests.support import (
+    RedisProcess,
+    Server,
+    app_env,
+    app_server,
+    scratch_database,
+    wait_for,
+    wait_for_replacement,
+    worker_pids,
+)
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
 PASSWORD = "correct horse"
@@ -126,22 +134,22 @@ def connections_settled(
 
 
 def test_sigkill_of_a_worker_fails_only_its_in_flight_requests(
-    tmp_path: Path, database: str, private_redis: RedisProcess
+    server_kind: str, tmp_path: Path, database: str, private_redis: RedisProcess
 ) -> None:
-    env = gunicorn_env(tmp_path, database, private_redis.url)
+    env = app_env(tmp_path, database, private_redis.url)
     threads = 4
-    with gunicorn(env, tmp_path) as server:
+    with app_server(server_kind, env, tmp_path) as server:
         master = server.process.pid
-        workers = wait_for_workers(master, 2)
+        workers = worker_pids(master, 2)
         cookies = register_over_http(server.base_url)
         result, stop = LoadResult(), threading.Event()
         load = run_load(lambda _: read_outcome(server.base_url, cookies), threads, stop, 30, result)
         victim = workers[0]
         pg_port = make_url(database).port or 5432
         wait_for(
+            "the victim serving",
             lambda: bool(local_ports(victim, pg_port) and local_ports(victim, private_redis.port)),
             15,
-            "the victim serving",
         )
         victim_ports = local_ports(victim, pg_port) | local_ports(victim, private_redis.port)
         time.sleep(0.5)
@@ -156,33 +164,24 @@ def test_sigkill_of_a_worker_fails_only_its_in_flight_requests(
         counts = result.counts()
         failed = {outcome: n for outcome, n in counts.items() if outcome != "ok"}
         assert not [o for o in failed if o.startswith("HTTP")], counts  # never a 5xx
-        assert sum(failed.values()) <= threads, counts  # at most one in flight per thread
+        # gunicorn: at most the one request in flight per thread. Granian on Linux gives each
+        # worker a listening socket of its own (SO_REUSEPORT): a connection the kernel queued
+        # on the dead worker's socket is reset too (not with net.ipv4.tcp_migrate_req=1)
+        lost_per_thread = 1 if server_kind == "gunicorn" else 2
+        assert sum(failed.values()) <= lost_per_thread * threads, counts
         assert set(result.after(replaced_at)) == {"ok"}, result.after(replaced_at)
         assert all(end < killed_at + 15 for _, end, _ in result.records)
         assert read_outcome(server.base_url, cookies) == "ok"  # still logged in
 
         live = [pid for pid in workers if pid != victim] + [replacement]
         wait_for(
+            "connections of the killed worker gone",
             lambda: connections_settled(live, master, database, private_redis),
             15,
-            "connections of the killed worker gone",
         )
         assert_connections_belong_to(live, master, database, private_redis)
         server_side = set(pg_backend_ports(database)) | set(redis_client_ports(private_redis))
         assert not victim_ports & server_side  # the dead worker's connections are closed
-
-
-def wait_for_replacement(master: int, workers: list[int], timeout: float = 30) -> int:
-    """The pid of the worker the master starts in place of a killed one of ``workers``."""
-    new: list[int] = []
-
-    def replaced() -> bool:
-        children = [child.pid for child in psutil.Process(master).children()]
-        new[:] = [pid for pid in children if pid not in workers]
-        return len(children) == len(workers) and len(new) == 1
-
-    wait_for(replaced, timeout, "a replacement worker")
-    return new[0]
 
 
 def test_preloaded_master_holds_no_connection_workers_could_inherit(
@@ -192,11 +191,10 @@ def test_preloaded_master_holds_no_connection_workers_could_inherit(
 
     (Without --preload the SIGKILL test above checks the same on every connection.)
     """
-    env = gunicorn_env(tmp_path, database, private_redis.url)
-    args = ("--preload",)
-    with gunicorn(env, tmp_path, *args) as server:
+    env = app_env(tmp_path, database, private_redis.url)
+    with app_server("gunicorn", env, tmp_path, "--preload") as server:
         master = server.process.pid
-        workers = wait_for_workers(master, 2)
+        workers = worker_pids(master, 2)
         cookies = register_over_http(server.base_url)
         pg_port = make_url(database).port or 5432
         deadline = time.monotonic() + 20
@@ -229,7 +227,7 @@ def slow_registrations(server: Server, count: int) -> tuple[list[threading.Threa
     for thread in threads:
         thread.start()
     port = int(server.base_url.rsplit(":", 1)[1])
-    wait_for(lambda: accepted(server.process.pid, port) >= count, 20, "requests accepted")
+    wait_for("requests accepted", lambda: accepted(server.process.pid, port) >= count, 20)
     return threads, statuses
 
 
@@ -246,10 +244,10 @@ def accepted(master: int, port: int) -> int:
 def test_sighup_reload_finishes_in_flight_requests_without_5xx(
     tmp_path: Path, database: str, private_redis: RedisProcess
 ) -> None:
-    env = gunicorn_env(tmp_path, database, private_redis.url, **SLOW_ARGON2)
-    with gunicorn(env, tmp_path) as server:
+    env = app_env(tmp_path, database, private_redis.url, **SLOW_ARGON2)
+    with app_server("gunicorn", env, tmp_path) as server:
         master = server.process.pid
-        old = wait_for_workers(master, 2)
+        old = worker_pids(master, 2)
         result, stop = LoadResult(), threading.Event()
 
         def hello(_: int) -> str:
@@ -264,7 +262,7 @@ def test_sighup_reload_finishes_in_flight_requests_without_5xx(
         os.kill(master, signal.SIGHUP)
         for thread in threads:
             thread.join(60)
-        wait_for(lambda: not set(old) & set(wait_for_workers(master, 2)), 30, "old workers gone")
+        wait_for("old workers gone", lambda: not set(old) & set(worker_pids(master, 2)), 30)
         time.sleep(0.5)
         stop.set()
         join_all(load)
@@ -278,11 +276,11 @@ def test_sighup_reload_finishes_in_flight_requests_without_5xx(
 
 
 def test_sigterm_finishes_in_flight_requests_then_exits_cleanly(
-    tmp_path: Path, database: str, private_redis: RedisProcess
+    server_kind: str, tmp_path: Path, database: str, private_redis: RedisProcess
 ) -> None:
-    env = gunicorn_env(tmp_path, database, private_redis.url, **SLOW_ARGON2)
-    with gunicorn(env, tmp_path) as server:
-        wait_for_workers(server.process.pid, 2)
+    env = app_env(tmp_path, database, private_redis.url, **SLOW_ARGON2)
+    with app_server(server_kind, env, tmp_path) as server:
+        worker_pids(server.process.pid, 2)
         threads, statuses = slow_registrations(server, 4)
         server.process.send_signal(signal.SIGTERM)
         for thread in threads:
@@ -292,3 +290,23 @@ def test_sigterm_finishes_in_flight_requests_then_exits_cleanly(
     with psycopg.connect(database, autocommit=True, connect_timeout=5) as conn:
         rows = conn.execute('SELECT count(*) FROM "user" WHERE username LIKE %s', ("slow%",))
         assert rows.fetchone() == (4,)  # every answered registration is really there
+
+
+def test_reads_are_answered_while_logins_hash(
+    server_kind: str, tmp_path: Path, database: str, private_redis: RedisProcess
+) -> None:
+    """Four slow registrations hold four of the eight request threads; reads go on."""
+    env = app_env(tmp_path, database, private_redis.url, **SLOW_ARGON2)
+    with app_server(server_kind, env, tmp_path) as server:
+        server.workers(2)
+        cookies = register_over_http(server.base_url)
+        threads, statuses = slow_registrations(server, 4)
+        during: list[str] = []
+        while any(thread.is_alive() for thread in threads) and len(during) < 50:
+            outcome = read_outcome(server.base_url, cookies)
+            if any(thread.is_alive() for thread in threads):  # answered before the hashes were
+                during.append(outcome)
+        for thread in threads:
+            thread.join(60)
+    assert statuses == [200] * 4, statuses
+    assert during and set(during) == {"ok"}, during

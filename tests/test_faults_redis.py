@@ -30,7 +30,6 @@ from tests.faults import (
     connected_to,
     fresh_client,
     gql_post,
-    gunicorn_env,
     http_call,
     join_all,
     migrated_app,
@@ -38,8 +37,7 @@ from tests.faults import (
     timed,
 )
 from tests.helpers import CREATE_POST, LOGIN, LOGOUT, ME, REGISTER
-from tests.processes import Server, gunicorn, wait_for_workers
-from tests.servers import RedisProcess
+from tests.support import RedisProcess, Server, app_env, app_server, worker_pids
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(90)]
 PASSWORD = "correct horse"
@@ -278,7 +276,7 @@ def test_client_kill_mid_load_fails_only_in_flight_requests(
     assert len(private_redis.app_clients()) <= threads  # no leaked connections
 
 
-# --- through real gunicorn: two workers, one Redis that goes away and comes back ---
+# --- through each real server: two workers, one Redis that goes away and comes back ---
 
 
 def logged_in_http(base_url: str) -> dict[str, str]:
@@ -321,12 +319,12 @@ def serve_until_every_worker_reconnected(
     return len(answers)
 
 
-def test_gunicorn_workers_serve_again_after_redis_restarts(
-    tmp_path: Path, private_redis: RedisProcess
+def test_workers_serve_again_after_redis_restarts(
+    server_kind: str, tmp_path: Path, private_redis: RedisProcess
 ) -> None:
-    env = gunicorn_env(tmp_path, f"sqlite:///{tmp_path / 'app.sqlite'}", private_redis.url)
-    with gunicorn(env, tmp_path) as server:
-        workers = wait_for_workers(server.process.pid, 2)
+    env = app_env(tmp_path, f"sqlite:///{tmp_path / 'app.sqlite'}", private_redis.url)
+    with app_server(server_kind, env, tmp_path) as server:
+        workers = worker_pids(server.process.pid, 2)
         cookies = logged_in_http(server.base_url)
 
         private_redis.shutdown(save=True)
@@ -348,16 +346,16 @@ def test_gunicorn_workers_serve_again_after_redis_restarts(
         status, _, _ = http_call(client, LOGIN, username="alice", password=PASSWORD)
         assert status == 200 and "qid" in client.cookies
 
-        assert wait_for_workers(server.process.pid, 2) == workers  # no worker was restarted
+        assert worker_pids(server.process.pid, 2) == workers  # no worker was restarted
     assert "WORKER TIMEOUT" not in server.log()
 
 
-def test_gunicorn_hung_redis_fails_fast_instead_of_hitting_the_worker_timeout(
-    tmp_path: Path, private_redis: RedisProcess
+def test_hung_redis_fails_fast_instead_of_hitting_a_worker_timeout(
+    server_kind: str, tmp_path: Path, private_redis: RedisProcess
 ) -> None:
-    env = gunicorn_env(tmp_path, f"sqlite:///{tmp_path / 'app.sqlite'}", private_redis.url)
-    with gunicorn(env, tmp_path) as server:
-        workers = wait_for_workers(server.process.pid, 2)
+    env = app_env(tmp_path, f"sqlite:///{tmp_path / 'app.sqlite'}", private_redis.url)
+    with app_server(server_kind, env, tmp_path) as server:
+        workers = worker_pids(server.process.pid, 2)
         cookies = logged_in_http(server.base_url)
         answers: list[tuple[tuple[int, dict[str, str], bytes], float]] = []
 
@@ -381,7 +379,7 @@ def test_gunicorn_hung_redis_fails_fast_instead_of_hitting_the_worker_timeout(
         assert hello[0] == 200 and seconds < FAST
         status, _, body = http_me(server.base_url, cookies)
         assert status == 200 and json.loads(body)["data"]["me"]["username"] == "alice"
-        assert wait_for_workers(server.process.pid, 2) == workers
+        assert worker_pids(server.process.pid, 2) == workers
     log = server.log()
     assert "WORKER TIMEOUT" not in log
     assert "Traceback" not in log  # an outage is one warning line per request, not a trace

@@ -1,4 +1,5 @@
-"""Real gunicorn: workers share sessions through Redis; the master migrates once."""
+"""Each real server (gunicorn, Granian): workers share sessions through Redis; the master
+migrates once, owns the embedded Redis, and refuses a weak production secret."""
 
 from __future__ import annotations
 
@@ -9,23 +10,17 @@ import psutil
 import pytest
 
 from tests.helpers import ME, REGISTER
-from tests.processes import HttpClient, gone, gunicorn, gunicorn_refusal, wait_for_workers
+from tests.support import HttpClient, app_env, app_server, gone, refusal
 
 pytestmark = pytest.mark.timeout(120)
 
 
-def test_login_on_one_request_is_honoured_by_every_worker(tmp_path: Path, redis_url: str) -> None:
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
-        "REDIS_URL": redis_url,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "1024",
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "1",
-    }
-    with gunicorn(env, tmp_path) as server:
-        assert len(wait_for_workers(server.process.pid, 2)) == 2
+def test_login_on_one_request_is_honoured_by_every_worker(
+    server_kind: str, tmp_path: Path, redis_url: str
+) -> None:
+    env = app_env(tmp_path, f"sqlite:///{tmp_path / 'app.sqlite'}", redis_url, threads="1")
+    with app_server(server_kind, env, tmp_path) as server:
+        assert len(server.workers(2)) == 2
         client = HttpClient(server.base_url)
         status, body = client.graphql(REGISTER, username="alice", password="correct horse")
         assert status == 200 and body["data"]["register"]["user"]["username"] == "alice"
@@ -40,10 +35,11 @@ def test_login_on_one_request_is_honoured_by_every_worker(tmp_path: Path, redis_
     assert log.count("Running upgrade  -> 0001") == 1  # migrations ran once, in the master
 
 
-def test_embedded_redis_default_with_nothing_configured(tmp_path: Path) -> None:
+def test_embedded_redis_default_with_nothing_configured(server_kind: str, tmp_path: Path) -> None:
     instance = tmp_path / "instance"
     env = {"INSTANCE_PATH": str(instance), "WEB_CONCURRENCY": "2"}
-    with gunicorn(env, tmp_path, drop=("REDIS_URL", "DATABASE_URL", "SECRET_KEY")) as server:
+    drop = ("REDIS_URL", "DATABASE_URL", "SECRET_KEY")
+    with app_server(server_kind, env, tmp_path, drop=drop) as server:
         client = HttpClient(server.base_url)
         status, body = client.graphql(REGISTER, username="alice", password="correct horse")
         assert status == 200, body
@@ -59,13 +55,16 @@ def test_embedded_redis_default_with_nothing_configured(tmp_path: Path) -> None:
     assert gone(redis_pid, timeout=10)
 
 
-def test_production_refuses_to_start_without_a_strong_secret(tmp_path: Path) -> None:
-    code, output = gunicorn_refusal(
+def test_production_refuses_to_start_without_a_strong_secret(
+    server_kind: str, tmp_path: Path
+) -> None:
+    code, output = refusal(
+        server_kind,
         {
             "SECRET_KEY": "short",
             "REDIS_URL": "redis://127.0.0.1:6379/0",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}",
-        }
+        },
     )
     assert code != 0
     assert "SECRET_KEY must be set to at least 32 characters" in output

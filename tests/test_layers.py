@@ -20,7 +20,7 @@ import pytest
 from config import PROJECT_DIR
 
 LAYERS: list[tuple[str, set[str]]] = [  # top to bottom
-    ("entry", {"wsgi", "gunicorn.conf"}),
+    ("entry", {"wsgi", "gunicorn.conf", "granian_server", "serving"}),
     ("app", {"app", "cli"}),
     ("blueprints", {"blueprints"}),
     ("web", {"web"}),

@@ -1,4 +1,5 @@
-"""Against the real server (gunicorn): trusted documents, the cost limit, CORS preflights."""
+"""Against the real servers (gunicorn and Granian): trusted documents, the cost limit, CORS
+preflights."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.processes import HttpClient, Server, gunicorn
+from tests.support import SERVERS, HttpClient, Server, app_env, app_server
 
 FRONTEND = "https://frontend.example"
 HELLO = "{ hello }"
@@ -29,19 +30,21 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=SERVERS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> Iterator[Server]:
     tmp_path = tmp_path_factory.mktemp("trusted")
     manifest = tmp_path / "persisted-documents.json"
     manifest.write_text(json.dumps({sha256(HELLO): HELLO, sha256(COSTLY): COSTLY}))
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
-        "REDIS_URL": redis_url,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "CORS_ORIGINS": FRONTEND,
-        "GRAPHQL_TRUSTED_DOCUMENTS": str(manifest),
-    }
-    with gunicorn(env, tmp_path) as running:
+    env = app_env(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'app.sqlite'}",
+        redis_url,
+        CORS_ORIGINS=FRONTEND,
+        GRAPHQL_TRUSTED_DOCUMENTS=str(manifest),
+    )
+    with app_server(request.param, env, tmp_path) as running:
         yield running
 
 
