@@ -142,25 +142,20 @@ class QueryExecutor:
         middleware or root value) without its per-request set-up, and answers the same
         shapes: ``{"errors"}`` for a refused operation, ``{"data", "errors"?}`` else.
         """
-        extensions = data.get("extensions")
-        try:
-            query = self.documents.text(data.get("query"), extensions)
-        except PersistedQueryError as error:
-            return Outcome(error.body(), error.status, {}, error.strict_status)
-        prepared = self.prepare(query)
-        if prepared.document is None:
-            return Outcome({"errors": list(prepared.errors)}, 400)
-        self.documents.register(query, extensions)
+        found = self._document(data)
+        if isinstance(found, Outcome):
+            return found
+        query, prepared, document = found
         operation_name = data.get("operationName")
         try:
-            resolve_operation(prepared.document, operation_name, read_only)
+            resolve_operation(document, operation_name, read_only)
         except OperationRefused as error:
             return Outcome({"errors": [self.format_error(error)]}, error.status, error.headers)
         result = self._planned(query, prepared, data.get("variables"), operation_name, context)
         if result is None:
             result = execute_sync(
                 self.schema,
-                prepared.document,
+                document,
                 context_value=context,
                 variable_values=data.get("variables"),
                 operation_name=operation_name,
@@ -172,6 +167,19 @@ class QueryExecutor:
             for refusal in body["errors"]:  # the operation is known: its variables did not coerce
                 refusal["extensions"]["code"] = "BAD_USER_INPUT"
         return _outcome(body)
+
+    def _document(self, data: dict[str, Any]) -> tuple[str, Prepared, DocumentNode] | Outcome:
+        """The request's document (a persisted one looked up), prepared; an Outcome if refused."""
+        extensions = data.get("extensions")
+        try:
+            query = self.documents.text(data.get("query"), extensions)
+        except PersistedQueryError as error:
+            return Outcome(error.body(), error.status, {}, error.strict_status)
+        prepared = self.prepare(query)
+        if prepared.document is None:
+            return Outcome({"errors": list(prepared.errors)}, 400)
+        self.documents.register(query, extensions)
+        return query, prepared, prepared.document
 
     def _planned(
         self,

@@ -24,6 +24,15 @@ def _named(document: DocumentNode, name: str | None) -> list[OperationDefinition
     return [o for o in operations if o.name is not None and o.name.value == name]
 
 
+def _not_resolved(name: str | None, operations: list[OperationDefinitionNode]) -> str:
+    """Why no single operation was picked, in graphql-core's words."""
+    if name is not None:
+        return f"Unknown operation named '{name}'."
+    if operations:
+        return "Must provide operation name if query contains multiple operations."
+    return "Must provide an operation."
+
+
 def resolve_operation(
     document: DocumentNode, name: str | None, read_only: bool
 ) -> OperationDefinitionNode:
@@ -33,13 +42,7 @@ def resolve_operation(
     """
     operations = _named(document, name)
     if len(operations) != 1:
-        if name is not None:
-            message = f"Unknown operation named '{name}'."
-        elif operations:
-            message = "Must provide operation name if query contains multiple operations."
-        else:
-            message = "Must provide an operation."
-        raise OperationRefused(message, OPERATION_RESOLUTION_FAILURE)
+        raise OperationRefused(_not_resolved(name, operations), OPERATION_RESOLUTION_FAILURE)
     operation = operations[0]
     if operation.operation is OperationType.SUBSCRIPTION:
         message = "Subscription operations can only be executed over a WebSocket connection."
