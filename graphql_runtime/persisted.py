@@ -193,20 +193,31 @@ class TrustedDocuments:
         """Nothing is registered at run time: the manifest is the list."""
 
 
+APOLLO_MANIFEST = "apollo-persisted-query-manifest"
+
+
 def load_manifest(path: str) -> dict[str, str]:
-    """A trusted-documents manifest: a JSON object of sha256 hash to document text."""
+    """A trusted-documents manifest: a JSON object of sha256 hash to document text, or
+    Apollo's persisted query manifest (``{"format": ..., "operations": [{id, body}]}``)."""
     try:
-        manifest = json.loads(Path(path).read_text(encoding="utf-8"))
+        manifest = _documents_of(json.loads(Path(path).read_text(encoding="utf-8")))
     except (OSError, ValueError) as error:
         raise ConfigError(f"GRAPHQL_TRUSTED_DOCUMENTS: cannot read {path}: {error}") from None
-    if not isinstance(manifest, dict) or not manifest:
+    if not manifest:
         raise ConfigError(f"GRAPHQL_TRUSTED_DOCUMENTS: {path} is not a JSON object of documents")
     for digest, text in manifest.items():
-        if not isinstance(text, str) or sha256_hex(text) != digest.lower():
-            raise ConfigError(
-                f"GRAPHQL_TRUSTED_DOCUMENTS: {digest!r} is not the sha256 of its document"
-            )
+        if not (isinstance(digest, str) and isinstance(text, str)):
+            raise ConfigError(f"GRAPHQL_TRUSTED_DOCUMENTS: {digest!r} is not a document's hash")
+        if sha256_hex(text) != digest.lower():
+            raise ConfigError(f"GRAPHQL_TRUSTED_DOCUMENTS: {digest!r} is not its document's sha256")
     return manifest
+
+
+def _documents_of(manifest: Any) -> dict[Any, Any]:
+    if isinstance(manifest, dict) and manifest.get("format") == APOLLO_MANIFEST:
+        operations = manifest.get("operations") or []
+        return {op.get("id"): op.get("body") for op in operations if isinstance(op, dict)}
+    return manifest if isinstance(manifest, dict) else {}
 
 
 def documents_from_config(config: dict[str, Any]) -> Documents:

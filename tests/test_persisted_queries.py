@@ -178,9 +178,27 @@ def test_an_unknown_hash_is_not_found_in_trusted_mode(trusted: FlaskClient, redi
     assert redis_server.keys("apq:*") == []
 
 
+def test_apollos_manifest_format_is_read_too(app_factory: Callable[..., Flask], tmp_path) -> None:
+    manifest = tmp_path / "persisted-query-manifest.json"
+    operation = {"id": sha256(QUERY), "body": QUERY, "name": "Posts", "type": "query"}
+    content = {"format": "apollo-persisted-query-manifest", "version": 1, "operations": [operation]}
+    manifest.write_text(json.dumps(content))
+    client = app_factory(env={"GRAPHQL_TRUSTED_DOCUMENTS": str(manifest)}).test_client()
+    assert post(client, extensions=persisted(sha256(QUERY))).get_json() == {"data": {"posts": []}}
+    assert post(client, APOLLO, query="{ hello }").status_code == 403
+
+
 @pytest.mark.parametrize(
     "content",
-    ["not json", "[]", "{}", json.dumps({"0" * 64: "{ hello }"}), json.dumps({"x": 1})],
+    [
+        "not json",
+        "[]",
+        "{}",
+        json.dumps({"format": "apollo-persisted-query-manifest", "operations": []}),
+        json.dumps({"format": "apollo-persisted-query-manifest", "operations": [{"id": 1}]}),
+        json.dumps({"0" * 64: "{ hello }"}),
+        json.dumps({"x": 1}),
+    ],
 )
 def test_a_bad_manifest_stops_the_start(
     app_factory: Callable[..., Flask], tmp_path: Path, content: str
