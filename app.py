@@ -8,7 +8,7 @@ from blueprints import explorer, graphql_api, rest
 from blueprints.errors import register_error_handlers
 from cli import register_commands
 from config import INSTANCE_DIR, Config, load_config
-from extensions import db, migrate, redis_client, server_sessions
+from extensions import db, migrate, redis_extension, server_sessions
 from graphql_runtime.executor import graphql_runtime
 from infra import logs
 from infra.database import MIGRATIONS_DIR, register_db_session_teardown
@@ -34,7 +34,7 @@ def init_extensions(app: Flask) -> None:
     db.init_app(app)
     register_db_session_teardown(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
-    redis_client.init_app(app)
+    redis_extension.init_app(app)
     server_sessions.init_app(app, app.extensions["redis"])
     graphql_runtime.init_app(app)
 

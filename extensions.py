@@ -30,5 +30,5 @@ class Base(DeclarativeBase):
 # object and fail (ObjectDeletedError) when a concurrent request deleted the row meanwhile.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
-redis_client = RedisExtension()
+redis_extension = RedisExtension()
 server_sessions = ServerSessions()

@@ -23,7 +23,7 @@ from aiosmtpd.controller import Controller
 
 from app import create_app
 from config import RATE_LIMIT_SETTINGS, load_config
-from extensions import redis_client
+from extensions import redis_extension
 from infra.database import upgrade_database
 from infra.mail import outbox
 from tests.processes import free_port
@@ -80,7 +80,7 @@ def measure(port: int, rounds: int) -> dict[str, list[float]]:
     app = create_app(load_config(env, instance_dir=directory))  # type: ignore[arg-type]
     upgrade_database(app)
     with app.app_context():
-        redis_client.client.flushdb()
+        redis_extension.client.flushdb()
     client = app.test_client()
     client.post("/graphql", json={"query": REGISTER, "variables": {"email": "a@example.com"}})
     times: dict[str, list[float]] = {"known": [], "unknown": []}

@@ -24,7 +24,7 @@ from threading import Lock
 from typing import Any, Protocol
 
 from config import ConfigError
-from extensions import redis_client
+from extensions import redis_extension
 from services.errors import OUTAGES
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ class AutomaticPersistedQueries:
             return query
         text = self.cache.get(digest)
         if text is None:
-            stored = redis_client.client.get(KEY_PREFIX + digest)
+            stored = redis_extension.client.get(KEY_PREFIX + digest)
             if stored is None:
                 raise not_found()
             text = stored.decode() if isinstance(stored, bytes) else str(stored)
@@ -159,7 +159,7 @@ class AutomaticPersistedQueries:
         if digest is None or self.cache.get(digest) is not None:
             return
         try:
-            redis_client.client.set(KEY_PREFIX + digest, query, ex=self.ttl)
+            redis_extension.client.set(KEY_PREFIX + digest, query, ex=self.ttl)
         except OUTAGES as error:  # the text came with the request: run it, register later
             log.warning("persisted query not registered: %r", error)
             return

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from extensions import db, redis_client
+from extensions import db, redis_extension
 from infra.database import MIGRATIONS_DIR
 from services import accounts, auth
 from sessions.session import StoredSession
@@ -69,7 +69,7 @@ def _script_heads() -> tuple[str, ...]:
 
 def _redis_ok() -> bool:
     try:
-        return redis_client.ping()
+        return redis_extension.ping()
     except RedisError as error:
         log.warning("health: redis down: %r", error)
         return False

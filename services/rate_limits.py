@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from flask import current_app, has_request_context, request
 
 from config import parse_rate_limit
-from extensions import redis_client
+from extensions import redis_extension
 from services.errors import RateLimited
 
 PREFIX = "rl:"
@@ -63,7 +63,7 @@ def counter_key(action: str, scope: str, value: str) -> str:
 
 def _run(script: bytes, key: str, limit: Limit) -> tuple[int, int]:
     """Run a counter script on one key; returns (count, seconds left in the window)."""
-    count, ttl = redis_client.client.register_script(script)(keys=[key], args=[limit.window])
+    count, ttl = redis_extension.client.register_script(script)(keys=[key], args=[limit.window])
     return int(count), int(ttl)
 
 

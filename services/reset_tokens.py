@@ -14,7 +14,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from extensions import redis_client
+from extensions import redis_extension
 from models import User
 from services.passwords import fingerprint
 
@@ -48,7 +48,7 @@ def issue(user: User | None, ttl: int) -> str:
     """
     token = secrets.token_urlsafe(32)
     key, user_tokens = TOKEN_PREFIX + token, _user_key(user.id if user else 0)
-    pipe = redis_client.client.pipeline(transaction=False)
+    pipe = redis_extension.client.pipeline(transaction=False)
     if user is None:
         pipe.set(key, "", ex=ttl, xx=True)  # a fresh random key: XX sets nothing
         pipe.srem(user_tokens, token)
@@ -64,7 +64,7 @@ def consume(token: str) -> Claim | None:
     """What the token was issued for, deleting it so it works once; None if not valid."""
     if not TOKEN_PATTERN.fullmatch(token):
         return None
-    raw = redis_client.client.getdel(TOKEN_PREFIX + token)
+    raw = redis_extension.client.getdel(TOKEN_PREFIX + token)
     text = raw.decode() if isinstance(raw, bytes) else raw
     # a bare user id, as versions before binding stored, is refused like any other garbage
     match = RECORD_PATTERN.fullmatch(text) if text is not None else None
@@ -73,7 +73,7 @@ def consume(token: str) -> Claim | None:
 
 def revoke_all(user_id: int) -> int:
     """Delete every outstanding token of the user; returns how many were still live."""
-    client = redis_client.client
+    client = redis_extension.client
     tokens = [
         t.decode() if isinstance(t, bytes) else t for t in client.smembers(_user_key(user_id))
     ]

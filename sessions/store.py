@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from typing import Any
+from typing import Any, TypedDict
 
 import redis
 from flask import Flask, Request, Response
@@ -34,6 +34,16 @@ from sessions.record import CREATED_AT, SEEN_AT, decode_record, encode_record
 from sessions.session import Lifecycle, StoredSession
 
 log = logging.getLogger(__name__)
+
+
+class CookieScope(TypedDict):
+    """The session cookie's attributes besides its name, value and expiry."""
+
+    domain: str | None
+    path: str
+    secure: bool
+    httponly: bool
+    samesite: str | None
 
 
 class SessionInterrupted(Exception):
@@ -226,28 +236,24 @@ class RedisSessionStore(RedisSessionInterface):
             case Lifecycle.ENDED:
                 self._clear_cookie(app, response)
 
-    def _set_cookie(self, app: Flask, session: StoredSession, response: Response) -> None:
-        response.set_cookie(
-            self.get_cookie_name(app),
-            session.sid or "",
-            expires=self.get_expiration_time(app, session),
-            httponly=self.get_cookie_httponly(app),
+    def _cookie_scope(self, app: Flask) -> CookieScope:
+        """Where the cookie applies and how it is guarded: the same to set and to clear it."""
+        return CookieScope(
             domain=self.get_cookie_domain(app),
             path=self.get_cookie_path(app),
             secure=self.get_cookie_secure(app),
+            httponly=self.get_cookie_httponly(app),
             samesite=self.get_cookie_samesite(app),
         )
+
+    def _set_cookie(self, app: Flask, session: StoredSession, response: Response) -> None:
+        expires = self.get_expiration_time(app, session)
+        name, scope = self.get_cookie_name(app), self._cookie_scope(app)
+        response.set_cookie(name, session.sid or "", expires=expires, **scope)
         add_vary(response, "Cookie")
 
     def _clear_cookie(self, app: Flask, response: Response) -> None:
-        response.delete_cookie(
-            self.get_cookie_name(app),
-            domain=self.get_cookie_domain(app),
-            path=self.get_cookie_path(app),
-            secure=self.get_cookie_secure(app),
-            httponly=self.get_cookie_httponly(app),
-            samesite=self.get_cookie_samesite(app),
-        )
+        response.delete_cookie(self.get_cookie_name(app), **self._cookie_scope(app))
         add_vary(response, "Cookie")
 
 

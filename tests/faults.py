@@ -16,10 +16,12 @@ from flask.testing import FlaskClient
 from app import create_app
 from infra.database import upgrade_database
 from tests.conftest import make_config
+from tests.helpers import REGISTER
 from tests.support import HttpClient, app_env
 
 # "Fails fast instead of hanging": far below gunicorn's 30 s worker timeout.
 FAST = 3.0
+PASSWORD = "correct horse"  # every fault test's users
 gunicorn_env = app_env  # the name tests written before tests.support import
 
 
@@ -47,6 +49,15 @@ def assert_unavailable(status: int, headers: Mapping[str, str], body: bytes) -> 
 def gql_post(client: FlaskClient, query: str, **variables: Any) -> Any:
     """POST an operation through a Flask test client, returning the raw response."""
     return client.post("/graphql", json={"query": query, "variables": variables})
+
+
+def registered_client(app: Flask, username: str = "alice") -> FlaskClient:
+    """A test client logged in as a freshly registered user."""
+    client = app.test_client()
+    response = gql_post(client, REGISTER, username=username, password=PASSWORD)
+    assert response.status_code == 200, response.get_data()
+    assert response.get_json()["data"]["register"]["user"]["username"] == username
+    return client
 
 
 def check_unavailable(response: Any) -> None:

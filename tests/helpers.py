@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import redis
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -34,6 +35,8 @@ REGISTER_ALICE = (
 CREATE_POST = (
     "mutation Create($title: String!) { createPost(title: $title) { id title creatorId } }"
 )
+# Tests of a Redis deployment: the database is not what they test, so SQLite alone.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 class GraphQLClient:
@@ -78,6 +81,16 @@ class GraphQLClient:
     def me(self) -> Any:
         """The user ``me`` answers with (a dict, or None)."""
         return self(ME)["data"]["me"]
+
+
+def registered_clients(app: Flask, count: int) -> dict[str, GraphQLClient]:
+    """``count`` users, user0, user1 ..., each registered and logged in on a client of its own."""
+    clients = {}
+    for i in range(count):
+        gql = GraphQLClient(app.test_client())
+        assert gql.register(f"user{i}")["user"]["username"] == f"user{i}"
+        clients[f"user{i}"] = gql
+    return clients
 
 
 def cookie_value(client: FlaskClient, name: str = "qid") -> str | None:

@@ -3,6 +3,7 @@
 - ``private_redis``: a ``RedisProcess`` of the test's own, which it may stop, pause or fill;
 - ``postgres_cluster`` / ``private_postgres`` / ``postgres_admin_url``: PostgreSQL of the
   run's own (a test may stop it), else the TEST_DATABASE_URL server for harmless tests;
+- ``private_database`` / ``harmless_database``: a fresh database on either, dropped after;
 - ``server_kind``: each of the production servers, gunicorn and Granian.
 
 The processes themselves live in ``tests.support``; the shared servers on 6379/5432 are
@@ -24,6 +25,7 @@ from tests.support import (
     ClusterUnavailable,
     PostgresCluster,
     RedisProcess,
+    scratch_database,
 )
 
 
@@ -95,3 +97,17 @@ def postgres_admin_url(postgres_cluster: PostgresCluster | str) -> str:
     if not shared:
         pytest.skip(f"{postgres_cluster}; and TEST_DATABASE_URL is not set")
     return shared
+
+
+@pytest.fixture
+def private_database(private_postgres: PostgresCluster) -> Iterator[str]:
+    """A fresh database on the private cluster (which the test may stop)."""
+    with scratch_database(private_postgres.url()) as url:
+        yield url
+
+
+@pytest.fixture
+def harmless_database(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh database on the private cluster, else on the TEST_DATABASE_URL server."""
+    with scratch_database(postgres_admin_url) as url:
+        yield url

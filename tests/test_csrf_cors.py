@@ -6,6 +6,8 @@ import json
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from tests.helpers import CREATE_POST, GraphQLClient
 
@@ -24,6 +26,11 @@ def victim(app: Flask) -> GraphQLClient:
     gql = GraphQLClient(app.test_client())
     gql.register()
     return gql
+
+
+def post_mutation(client: FlaskClient, headers: dict[str, str]) -> TestResponse:
+    """The mutation as a JSON POST with ``headers``: what a cross-site page might send."""
+    return client.post("/graphql", data=MUTATION, content_type="application/json", headers=headers)
 
 
 def post_count(gql: GraphQLClient) -> int:
@@ -77,9 +84,7 @@ def test_cross_site_posts_are_refused_even_as_json(
     cors_app: Flask, headers: dict[str, str]
 ) -> None:
     gql = victim(cors_app)
-    response = gql.client.post(
-        "/graphql", data=MUTATION, content_type="application/json", headers=headers
-    )
+    response = post_mutation(gql.client, headers)
     assert response.status_code == 403
     assert response.get_json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert "Access-Control-Allow-Origin" not in response.headers
@@ -101,9 +106,7 @@ def test_same_origin_configured_origins_and_curl_work(
     cors_app: Flask, headers: dict[str, str]
 ) -> None:
     gql = victim(cors_app)
-    response = gql.client.post(
-        "/graphql", data=MUTATION, content_type="application/json", headers=headers
-    )
+    response = post_mutation(gql.client, headers)
     assert response.status_code == 200, response.get_json()
     assert post_count(gql) == 1
 
@@ -155,12 +158,8 @@ def test_api_answers_are_not_cached(app: Flask) -> None:
 
 
 def test_refusals_carry_the_request_id(cors_app: Flask) -> None:
-    response = cors_app.test_client().post(
-        "/graphql",
-        data=MUTATION,
-        content_type="application/json",
-        headers={"Origin": EVIL, "X-Request-Id": "req-csrf-1"},
-    )
+    headers = {"Origin": EVIL, "X-Request-Id": "req-csrf-1"}
+    response = post_mutation(cors_app.test_client(), headers)
     assert response.status_code == 403
     assert response.headers["X-Request-Id"] == "req-csrf-1"
     assert response.get_json()["errors"][0]["extensions"]["requestId"] == "req-csrf-1"

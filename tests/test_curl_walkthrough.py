@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.processes import gunicorn
+from tests.support import app_env
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 
@@ -49,12 +50,8 @@ def jar_cookie(jar: Path) -> str:
 
 
 def test_walkthrough(tmp_path: Path, redis_url: str) -> None:
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
-        "REDIS_URL": redis_url,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "ARGON2_MEMORY_COST": "8192",
-    }
+    database_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    env = app_env(tmp_path, database_url, redis_url, ARGON2_MEMORY_COST="8192")
     with gunicorn(env, tmp_path) as server:
         alice = Curl(server.base_url, tmp_path / "alice.jar")
         register = (

@@ -27,6 +27,7 @@ from playwright.sync_api import (
 )
 
 from tests.processes import Server, gunicorn
+from tests.support import app_env
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -72,15 +73,8 @@ def chromium() -> str:
 @pytest.fixture
 def server(tmp_path: Path, redis_url: str) -> Iterator[Server]:
     """The product under gunicorn in development mode (explorer on), on a fresh SQLite."""
-    env = {
-        "APP_ENV": "development",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
-        "REDIS_URL": redis_url,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "1024",
-        "WEB_CONCURRENCY": "1",
-    }
+    database_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    env = app_env(tmp_path, database_url, redis_url, workers="1", APP_ENV="development")
     with gunicorn(env, tmp_path) as running:
         yield running
 

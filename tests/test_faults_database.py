@@ -22,14 +22,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from config import engine_options, normalise_database_url
 from extensions import db
 from tests.faults import (
     FAST,
+    PASSWORD,
     LoadResult,
     assert_unavailable,
     check_unavailable,
@@ -38,6 +37,7 @@ from tests.faults import (
     http_call,
     join_all,
     migrated_app,
+    registered_client,
     run_load,
     timed,
 )
@@ -47,28 +47,12 @@ from tests.support import (
     RedisProcess,
     app_env,
     app_server,
-    scratch_database,
     wait_for,
     worker_pids,
 )
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(90)]
-PASSWORD = "correct horse"
 POSTS = "{ posts(limit: 10) { id title } }"
-
-
-@pytest.fixture
-def private_database(private_postgres: PostgresCluster) -> Iterator[str]:
-    """A fresh database on the private cluster (which the test may stop)."""
-    with scratch_database(private_postgres.url()) as url:
-        yield url
-
-
-@pytest.fixture
-def harmless_database(postgres_admin_url: str) -> Iterator[str]:
-    """A fresh database on the private cluster, else on the TEST_DATABASE_URL server."""
-    with scratch_database(postgres_admin_url) as url:
-        yield url
 
 
 def pool_options(url: str, statement_timeout_ms: int, **pool: Any) -> dict[str, Any]:
@@ -76,15 +60,6 @@ def pool_options(url: str, statement_timeout_ms: int, **pool: Any) -> dict[str, 
     options = engine_options(normalise_database_url(url), statement_timeout_ms)
     options.update(pool)
     return options
-
-
-def registered(app: Flask, username: str = "alice") -> FlaskClient:
-    """A test client logged in as a newly registered user."""
-    client = app.test_client()
-    response = gql_post(client, REGISTER, username=username, password=PASSWORD)
-    assert response.status_code == 200, response.get_data()
-    assert response.get_json()["data"]["register"]["user"]["username"] == username
-    return client
 
 
 def ok_data(response: Any) -> Any:
@@ -105,7 +80,7 @@ def test_stopped_database_gives_fast_503_and_the_first_request_after_restart_wor
     private_database: str, private_postgres: PostgresCluster, private_redis: RedisProcess
 ) -> None:
     app = migrated_app(private_database, private_redis.url)
-    alice = registered(app)
+    alice = registered_client(app)
     ok_data(gql_post(alice, CREATE_POST, title="before the outage"))
     anonymous = app.test_client()
 
@@ -152,7 +127,7 @@ def test_terminated_backends_fail_only_in_flight_requests(
 ) -> None:
     app = migrated_app(harmless_database, private_redis.url)
     threads = 4
-    clients = [registered(app, f"user{i}") for i in range(threads)]
+    clients = [registered_client(app, f"user{i}") for i in range(threads)]
     for client in clients:
         ok_data(gql_post(client, CREATE_POST, title="a post"))
     result, stop = LoadResult(), threading.Event()
@@ -192,7 +167,7 @@ def test_backend_lost_between_two_statements_is_one_clean_outage(
     harmless_database: str, private_redis: RedisProcess
 ) -> None:
     app = migrated_app(harmless_database, private_redis.url)
-    alice = registered(app)
+    alice = registered_client(app)
     post_id = ok_data(gql_post(alice, CREATE_POST, title="mine"))["createPost"]["id"]
     # post is nullable, so its failed creator does not stop the next root field
     query = f"{{ post(id: {post_id}) {{ creator {{ username }} }} posts(limit: 1) {{ title }} }}"
@@ -263,7 +238,7 @@ def test_locked_table_answers_503_within_the_statement_timeout(
     harmless_database: str, private_redis: RedisProcess
 ) -> None:
     app = migrated_app(harmless_database, private_redis.url, env={"DB_STATEMENT_TIMEOUT_MS": "500"})
-    alice = registered(app)
+    alice = registered_client(app)
     ok_data(gql_post(alice, CREATE_POST, title="first"))
 
     with HeldLock(harmless_database):

@@ -15,7 +15,6 @@ import signal
 import threading
 import time
 import urllib.error
-from collections.abc import Iterator
 from http.client import HTTPException
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.faults import (
+    PASSWORD,
     LoadResult,
     fresh_client,
     http_call,
@@ -37,23 +37,14 @@ from tests.support import (
     Server,
     app_env,
     app_server,
-    scratch_database,
     wait_for,
     wait_for_replacement,
     worker_pids,
 )
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
-PASSWORD = "correct horse"
 READ = "{ me { username } posts(limit: 5) { id } }"
 SLOW_ARGON2 = {"ARGON2_TIME_COST": "4", "ARGON2_MEMORY_COST": "65536"}  # ~0.7-2 s per hash here
-
-
-@pytest.fixture
-def database(postgres_admin_url: str) -> Iterator[str]:
-    """A fresh database on the private cluster, else on the TEST_DATABASE_URL server."""
-    with scratch_database(postgres_admin_url) as url:
-        yield url
 
 
 def register_over_http(base_url: str, username: str = "alice") -> dict[str, str]:
@@ -134,9 +125,9 @@ def connections_settled(
 
 
 def test_sigkill_of_a_worker_fails_only_its_in_flight_requests(
-    server_kind: str, tmp_path: Path, database: str, private_redis: RedisProcess
+    server_kind: str, tmp_path: Path, harmless_database: str, private_redis: RedisProcess
 ) -> None:
-    env = app_env(tmp_path, database, private_redis.url)
+    env = app_env(tmp_path, harmless_database, private_redis.url)
     threads = 4
     with app_server(server_kind, env, tmp_path) as server:
         master = server.process.pid
@@ -145,7 +136,7 @@ def test_sigkill_of_a_worker_fails_only_its_in_flight_requests(
         result, stop = LoadResult(), threading.Event()
         load = run_load(lambda _: read_outcome(server.base_url, cookies), threads, stop, 30, result)
         victim = workers[0]
-        pg_port = make_url(database).port or 5432
+        pg_port = make_url(harmless_database).port or 5432
         wait_for(
             "the victim serving",
             lambda: bool(local_ports(victim, pg_port) and local_ports(victim, private_redis.port)),
@@ -176,27 +167,28 @@ def test_sigkill_of_a_worker_fails_only_its_in_flight_requests(
         live = [pid for pid in workers if pid != victim] + [replacement]
         wait_for(
             "connections of the killed worker gone",
-            lambda: connections_settled(live, master, database, private_redis),
+            lambda: connections_settled(live, master, harmless_database, private_redis),
             15,
         )
-        assert_connections_belong_to(live, master, database, private_redis)
-        server_side = set(pg_backend_ports(database)) | set(redis_client_ports(private_redis))
+        assert_connections_belong_to(live, master, harmless_database, private_redis)
+        backend_ports = set(pg_backend_ports(harmless_database))
+        server_side = backend_ports | set(redis_client_ports(private_redis))
         assert not victim_ports & server_side  # the dead worker's connections are closed
 
 
 def test_preloaded_master_holds_no_connection_workers_could_inherit(
-    tmp_path: Path, database: str, private_redis: RedisProcess
+    tmp_path: Path, harmless_database: str, private_redis: RedisProcess
 ) -> None:
     """--preload builds the app in the master; it must still connect to nothing before forking.
 
     (Without --preload the SIGKILL test above checks the same on every connection.)
     """
-    env = app_env(tmp_path, database, private_redis.url)
+    env = app_env(tmp_path, harmless_database, private_redis.url)
     with app_server("gunicorn", env, tmp_path, "--preload") as server:
         master = server.process.pid
         workers = worker_pids(master, 2)
         cookies = register_over_http(server.base_url)
-        pg_port = make_url(database).port or 5432
+        pg_port = make_url(harmless_database).port or 5432
         deadline = time.monotonic() + 20
         while not all(local_ports(pid, pg_port) for pid in workers):  # until both served
             assert time.monotonic() < deadline, "not every worker served a request"
@@ -208,7 +200,7 @@ def test_preloaded_master_holds_no_connection_workers_could_inherit(
                 thread.start()
             for thread in burst:
                 thread.join(20)
-        assert_connections_belong_to(workers, master, database, private_redis)
+        assert_connections_belong_to(workers, master, harmless_database, private_redis)
         assert read_outcome(server.base_url, cookies) == "ok"
 
 
@@ -242,9 +234,9 @@ def accepted(master: int, port: int) -> int:
 
 
 def test_sighup_reload_finishes_in_flight_requests_without_5xx(
-    tmp_path: Path, database: str, private_redis: RedisProcess
+    tmp_path: Path, harmless_database: str, private_redis: RedisProcess
 ) -> None:
-    env = app_env(tmp_path, database, private_redis.url, **SLOW_ARGON2)
+    env = app_env(tmp_path, harmless_database, private_redis.url, **SLOW_ARGON2)
     with app_server("gunicorn", env, tmp_path) as server:
         master = server.process.pid
         old = worker_pids(master, 2)
@@ -276,9 +268,9 @@ def test_sighup_reload_finishes_in_flight_requests_without_5xx(
 
 
 def test_sigterm_finishes_in_flight_requests_then_exits_cleanly(
-    server_kind: str, tmp_path: Path, database: str, private_redis: RedisProcess
+    server_kind: str, tmp_path: Path, harmless_database: str, private_redis: RedisProcess
 ) -> None:
-    env = app_env(tmp_path, database, private_redis.url, **SLOW_ARGON2)
+    env = app_env(tmp_path, harmless_database, private_redis.url, **SLOW_ARGON2)
     with app_server(server_kind, env, tmp_path) as server:
         worker_pids(server.process.pid, 2)
         threads, statuses = slow_registrations(server, 4)
@@ -287,16 +279,16 @@ def test_sigterm_finishes_in_flight_requests_then_exits_cleanly(
             thread.join(60)
         assert server.process.wait(30) == 0
     assert statuses == [200] * 4, statuses
-    with psycopg.connect(database, autocommit=True, connect_timeout=5) as conn:
+    with psycopg.connect(harmless_database, autocommit=True, connect_timeout=5) as conn:
         rows = conn.execute('SELECT count(*) FROM "user" WHERE username LIKE %s', ("slow%",))
         assert rows.fetchone() == (4,)  # every answered registration is really there
 
 
 def test_reads_are_answered_while_logins_hash(
-    server_kind: str, tmp_path: Path, database: str, private_redis: RedisProcess
+    server_kind: str, tmp_path: Path, harmless_database: str, private_redis: RedisProcess
 ) -> None:
     """Four slow registrations hold four of the eight request threads; reads go on."""
-    env = app_env(tmp_path, database, private_redis.url, **SLOW_ARGON2)
+    env = app_env(tmp_path, harmless_database, private_redis.url, **SLOW_ARGON2)
     with app_server(server_kind, env, tmp_path) as server:
         server.workers(2)
         cookies = register_over_http(server.base_url)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from extensions import db
 from models import User
 from tests.faults import (
     FAST,
+    PASSWORD,
     LoadResult,
     assert_unavailable,
     check_unavailable,
@@ -33,6 +35,7 @@ from tests.faults import (
     http_call,
     join_all,
     migrated_app,
+    registered_client,
     run_load,
     timed,
 )
@@ -40,7 +43,6 @@ from tests.helpers import CREATE_POST, LOGIN, LOGOUT, ME, REGISTER
 from tests.support import RedisProcess, Server, app_env, app_server, worker_pids
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(90)]
-PASSWORD = "correct horse"
 
 
 @pytest.fixture
@@ -54,15 +56,6 @@ def user_count(app: Flask, username: str) -> int:
     with app.app_context():
         query = select(func.count()).select_from(User).where(User.username == username)
         return db.session.scalar(query) or 0
-
-
-def registered_client(app: Flask, username: str = "alice") -> FlaskClient:
-    """A test client logged in as a freshly registered user."""
-    client = app.test_client()
-    response = gql_post(client, REGISTER, username=username, password=PASSWORD)
-    assert response.status_code == 200, response.get_data()
-    assert response.get_json()["data"]["register"]["user"]["username"] == username
-    return client
 
 
 def me_of(client: FlaskClient) -> str | None:
@@ -288,6 +281,16 @@ def logged_in_http(base_url: str) -> dict[str, str]:
     return client.cookies
 
 
+@contextmanager
+def alice_served(
+    server_kind: str, tmp_path: Path, redis_process: RedisProcess
+) -> Iterator[tuple[Server, list[int], dict[str, str]]]:
+    """``server_kind`` on SQLite and ``redis_process``: server, its 2 workers, alice's cookies."""
+    env = app_env(tmp_path, f"sqlite:///{tmp_path / 'app.sqlite'}", redis_process.url)
+    with app_server(server_kind, env, tmp_path) as server:
+        yield server, worker_pids(server.process.pid, 2), logged_in_http(server.base_url)
+
+
 def http_me(base_url: str, cookies: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
     """``me`` on a fresh connection with the given cookies."""
     return http_call(fresh_client(base_url, cookies), ME)
@@ -322,11 +325,7 @@ def serve_until_every_worker_reconnected(
 def test_workers_serve_again_after_redis_restarts(
     server_kind: str, tmp_path: Path, private_redis: RedisProcess
 ) -> None:
-    env = app_env(tmp_path, f"sqlite:///{tmp_path / 'app.sqlite'}", private_redis.url)
-    with app_server(server_kind, env, tmp_path) as server:
-        workers = worker_pids(server.process.pid, 2)
-        cookies = logged_in_http(server.base_url)
-
+    with alice_served(server_kind, tmp_path, private_redis) as (server, workers, cookies):
         private_redis.shutdown(save=True)
         for _ in range(4):
             assert_unavailable(*http_me(server.base_url, cookies))
@@ -353,10 +352,7 @@ def test_workers_serve_again_after_redis_restarts(
 def test_hung_redis_fails_fast_instead_of_hitting_a_worker_timeout(
     server_kind: str, tmp_path: Path, private_redis: RedisProcess
 ) -> None:
-    env = app_env(tmp_path, f"sqlite:///{tmp_path / 'app.sqlite'}", private_redis.url)
-    with app_server(server_kind, env, tmp_path) as server:
-        workers = worker_pids(server.process.pid, 2)
-        cookies = logged_in_http(server.base_url)
+    with alice_served(server_kind, tmp_path, private_redis) as (server, workers, cookies):
         answers: list[tuple[tuple[int, dict[str, str], bytes], float]] = []
 
         def one() -> None:

@@ -25,6 +25,7 @@ from infra.mail import outbox
 from tests.helpers import GraphQLClient
 from tests.processes import HttpClient, free_port, gunicorn
 from tests.side_effects import GENEROUS_RATE_LIMITS, count_sql
+from tests.support import app_env
 from tests.test_password_reset import (
     CHANGE,
     FORGOT,
@@ -181,17 +182,15 @@ def test_gunicorn_delivers_queued_mail_when_stopped_cleanly(tmp_path: Path, redi
     handler = Switchable("451 4.3.0 try again later")
     port = free_port()
     controller = smtp_on(port, handler)
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
-        "REDIS_URL": redis_url,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "1024",
-        "WEB_CONCURRENCY": "1",
-        "MAIL_URL": f"smtp://127.0.0.1:{port}",
-        "MAIL_RETRY_DELAY": "3600",  # the retry would come in an hour: only a shutdown sends
-        "MAIL_SHUTDOWN_WAIT": "10",
-    }
+    env = app_env(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'app.sqlite'}",
+        redis_url,
+        workers="1",
+        MAIL_URL=f"smtp://127.0.0.1:{port}",
+        MAIL_RETRY_DELAY="3600",  # the retry would come in an hour: only a shutdown sends
+        MAIL_SHUTDOWN_WAIT="10",
+    )
     try:
         with gunicorn(env, tmp_path) as server:
             client = HttpClient(server.base_url)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.helpers import LOGOUT, ME, GraphQLClient, cookie_value
+from tests.helpers import LOGOUT, ME, SQLITE_ONLY, GraphQLClient, cookie_value, registered_clients
 from tests.redis_servers import (
     REDIS_CLI,
     REDIS_DOWN,
@@ -28,7 +28,6 @@ from tests.support import wait_for
 from tests.test_password_reset import CHANGE, register_with_email, request_token
 
 pytestmark = pytest.mark.timeout(90)
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 SESSIONS = "{ sessions { id current } }"
 REVOKE = "mutation R($id: String!) { revokeSession(id: $id) }"
 USERS = 12  # with three primaries, all twelve sessions on one node has odds of 3 / 3**12
@@ -59,21 +58,12 @@ def _session_keys_per_node(cluster: Cluster) -> list[int]:
     return [len(list(node.client().scan_iter("sess:*"))) for node in cluster.nodes]
 
 
-def _register_many(app: Flask) -> dict[str, GraphQLClient]:
-    clients = {}
-    for i in range(USERS):
-        gql = GraphQLClient(app.test_client())
-        assert gql.register(f"user{i}")["user"]["username"] == f"user{i}"
-        clients[f"user{i}"] = gql
-    return clients
-
-
 @SQLITE_ONLY
 def test_register_login_me_logout_with_sessions_on_several_nodes(
     app_factory: Callable[..., Flask], cluster: Cluster
 ) -> None:
     app = app_factory(REDIS_URL=cluster.url)
-    users = _register_many(app)
+    users = registered_clients(app, USERS)
     per_node = _session_keys_per_node(cluster)
     assert sum(per_node) == USERS  # every session is in the cluster, not elsewhere
     assert sum(1 for count in per_node if count) > 1, per_node
@@ -155,7 +145,7 @@ def test_operator_commands_find_index_keys_on_every_node(
     app_factory: Callable[..., Flask], cluster: Cluster
 ) -> None:
     app = app_factory(REDIS_URL=cluster.url)
-    _register_many(app)
+    registered_clients(app, USERS)
     index_nodes = [len(list(n.client().scan_iter("user-sessions:*"))) for n in cluster.nodes]
     assert sum(index_nodes) == USERS and sum(1 for n in index_nodes if n) > 1, index_nodes
     for node in cluster.nodes:  # every session expires, as if Redis had expired them
@@ -191,7 +181,7 @@ def test_a_dead_node_costs_a_quick_503_not_a_hang(
 ) -> None:
     with _start(tmp_path) as cluster:
         app = app_factory(REDIS_URL=cluster.url)
-        users = _register_many(app)
+        users = registered_clients(app, USERS)
         victim = next(node for node in cluster.nodes if any(node.client().scan_iter("sess:*")))
         on_victim = {key.decode() for key in victim.client().scan_iter("sess:*")}
         victim.kill()

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 
-from tests.helpers import LOGOUT, ME, REGISTER, GraphQLClient
+from tests.helpers import LOGOUT, ME, REGISTER, SQLITE_ONLY, GraphQLClient
 from tests.redis_servers import (
     REDIS_SERVER,
     SERVICE,
@@ -25,7 +25,6 @@ from tests.redis_servers import (
 from tests.tls import OPENSSL, Certificate, self_signed_certificate
 
 pytestmark = pytest.mark.timeout(90)
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 DATA_PASSWORD = "data pass/with:odd@chars"
 SENTINEL_PASSWORD = "sentinel-secret"
 

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.helpers import LOGOUT, ME, GraphQLClient
+from tests.helpers import LOGOUT, ME, SQLITE_ONLY, GraphQLClient, registered_clients
 from tests.redis_servers import REDIS_SERVER, SentinelGroup, require_binary, sentinel_group
 
 pytestmark = pytest.mark.timeout(90)
 SESSIONS = "{ sessions { id current } }"
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 RECOVERY_BOUND = 30  # seconds; sentinels here declare the primary down after 1 s
 REQUEST_BOUND = 3  # seconds; an outage answers 503 at once, it never hangs
 
@@ -28,15 +27,6 @@ def group(tmp_path: Path) -> Iterator[SentinelGroup]:
     require_binary(REDIS_SERVER, "redis-server")
     with sentinel_group(tmp_path) as group:
         yield group
-
-
-def _logged_in(app: Flask, count: int) -> dict[str, GraphQLClient]:
-    clients = {}
-    for i in range(count):
-        gql = GraphQLClient(app.test_client())
-        assert gql.register(f"user{i}")["user"]["username"] == f"user{i}"
-        clients[f"user{i}"] = gql
-    return clients
 
 
 def _replicated(group: SentinelGroup) -> None:
@@ -69,7 +59,7 @@ def test_sessions_survive_the_primary_being_killed(
     app_factory: Callable[..., Flask], group: SentinelGroup
 ) -> None:
     app = app_factory(REDIS_URL=group.url)
-    users = _logged_in(app, 5)
+    users = registered_clients(app, 5)
     laptop = GraphQLClient(app.test_client())  # user0 on a second device
     assert laptop.login("user0")["user"]["username"] == "user0"
     assert len(list(group.primary.client().scan_iter("sess:*"))) == 6

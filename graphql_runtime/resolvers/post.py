@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ariadne import ObjectType
 
 from graphql_runtime.resolvers.context import Info, context_of
+from graphql_runtime.resolvers.dates import with_dates
 from models.rows import UserSummary
 from services.posts import PostRecord
 
-post_type = ObjectType("Post")
-
-
-@post_type.field("createdAt")
-def resolve_created_at(obj: PostRecord, *_: Any) -> str:
-    """When the post was made."""
-    return str(obj.created_at_ms)
-
-
-@post_type.field("updatedAt")
-def resolve_updated_at(obj: PostRecord, *_: Any) -> str:
-    """When the post last changed."""
-    return str(obj.updated_at_ms)
+post_type = with_dates(ObjectType("Post"))
 
 
 @post_type.field("creator")

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ariadne import ObjectType
 
-from services.user_sessions import SessionInfo
+from graphql_runtime.resolvers.dates import resolve_created_at
 
 session_info_type = ObjectType("SessionInfo")
-
-
-@session_info_type.field("createdAt")
-def resolve_created_at(obj: SessionInfo, *_: Any) -> str:
-    """When the session began, in epoch milliseconds."""
-    return str(obj.created_at_ms)
+session_info_type.set_field("createdAt", resolve_created_at)  # when the session began

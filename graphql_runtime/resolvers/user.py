@@ -2,22 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ariadne import ObjectType
 
-from services.accounts import UserRecord
+from graphql_runtime.resolvers.dates import with_dates
 
-user_type = ObjectType("User")
-
-
-@user_type.field("createdAt")
-def resolve_created_at(obj: UserRecord, *_: Any) -> str:
-    """When the account was made."""
-    return str(obj.created_at_ms)
-
-
-@user_type.field("updatedAt")
-def resolve_updated_at(obj: UserRecord, *_: Any) -> str:
-    """When the account last changed."""
-    return str(obj.updated_at_ms)
+user_type = with_dates(ObjectType("User"))
