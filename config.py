@@ -16,6 +16,11 @@ INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH") or PROJECT_DIR / "instance")
 TEN_YEARS = 10 * 365 * 24 * 3600
 MIN_SECRET_LENGTH = 32
 RATE_LIMIT_FORM = re.compile(r"([0-9]{1,9})/([0-9]{1,9})")
+# What a separate frontend's requests may carry: Apollo Client's own headers and W3C tracing.
+CORS_ALLOW_HEADERS = (
+    "Content-Type, X-Request-Id, apollographql-client-name, apollographql-client-version,"
+    " apollo-require-preflight, traceparent, tracestate"
+)
 
 
 class ConfigError(RuntimeError):
@@ -169,6 +174,7 @@ class Config:
     GRAPHQL_MAX_ALIASES = 30
     GRAPHQL_DOCUMENT_CACHE_SIZE = 512  # entries
     GRAPHQL_DOCUMENT_CACHE_BYTES = 16 * 1024 * 1024  # per process, estimated per entry
+    GRAPHQL_APQ_CACHE_BYTES = 4 * 1024 * 1024  # per process: registered documents' text
 
     POSTS_MAX_LIMIT = 100
     # attempts/seconds; per account (clients it does not trust) and per trusted device
@@ -212,6 +218,12 @@ class Config:
         self.TRUSTED_PROXIES = _env_int(env, "TRUSTED_PROXIES", 0)
         self.SECRET_KEY_FALLBACKS = _env_list(env, "SECRET_KEY_FALLBACKS")
         self.CORS_ORIGINS = _env_list(env, "CORS_ORIGINS")
+        allow_headers = ", ".join(_env_list(env, "CORS_ALLOW_HEADERS"))  # the header's value
+        self.CORS_ALLOW_HEADERS = allow_headers or CORS_ALLOW_HEADERS
+        self.GRAPHQL_MAX_COST = _env_int(env, "GRAPHQL_MAX_COST", 1000)
+        self.GRAPHQL_PERSISTED_QUERIES = _env_bool(env, "GRAPHQL_PERSISTED_QUERIES", True)
+        self.GRAPHQL_PERSISTED_QUERY_TTL = _env_int(env, "GRAPHQL_PERSISTED_QUERY_TTL", 86400)
+        self.GRAPHQL_TRUSTED_DOCUMENTS = _env_str(env, "GRAPHQL_TRUSTED_DOCUMENTS", "")
         self.PORT = _env_int(env, "PORT", 4000)
         self.AUTO_MIGRATE = _env_bool(env, "AUTO_MIGRATE", True)
         self.DB_STATEMENT_TIMEOUT_MS = _env_int(env, "DB_STATEMENT_TIMEOUT_MS", 5000)

@@ -1,10 +1,15 @@
-"""Error handlers: every error leaves as JSON; outages become a fast 503."""
+"""Error handlers: every error leaves as JSON; outages become a fast 503.
+
+REST errors are ``{"error": {code, message, requestId}}``; errors of the GraphQL endpoint,
+HTTP-level ones included (bad JSON, 403, 413, 415, 429, 503), are ``{"errors": [...]}`` in
+the media type the client negotiated, so GraphQL clients can read every failure.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from services.errors import (
@@ -16,6 +21,7 @@ from services.errors import (
     is_outage,
 )
 from sessions.store import SessionInterrupted
+from web.graphql_http import graphql_response, is_graphql_request, response_media_type
 from web.json_body import json_response
 
 log = logging.getLogger(__name__)
@@ -30,10 +36,26 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": body}
 
 
+def graphql_error_body(code: str, message: str) -> dict[str, list[dict[str, object]]]:
+    """The shape every error of the GraphQL endpoint takes."""
+    extensions = {"code": code}
+    if "request_id" in g:
+        extensions["requestId"] = g.request_id
+    return {"errors": [{"message": message, "extensions": extensions}]}
+
+
+def error_response(code: str, message: str, status: int) -> Response:
+    """An error in the shape of the endpoint that failed: GraphQL's, or REST's."""
+    if is_graphql_request():
+        body = graphql_error_body(code, message)
+        return graphql_response(body, status, None, response_media_type(request))
+    return json_response(error_body(code, message), status)
+
+
 def handle_http_error(error: HTTPException) -> Response:
     """Werkzeug's HTTP errors (400, 404, 405, 413, 415 ...) as JSON."""
     code = (error.name or "error").upper().replace(" ", "_")
-    response = json_response(error_body(code, error.description or ""), error.code or 500)
+    response = error_response(code, error.description or "", error.code or 500)
     if error.code == 405 and error.valid_methods:  # type: ignore[attr-defined]
         response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
     return response
@@ -41,7 +63,7 @@ def handle_http_error(error: HTTPException) -> Response:
 
 def handle_service_error(error: ServiceError) -> Response:
     """A refusal from the service layer, with its status."""
-    response = json_response(error_body(error.code, error.message), error.status)
+    response = error_response(error.code, error.message, error.status)
     if isinstance(error, RateLimited):
         response.headers["Retry-After"] = str(error.retry_after)
     elif error.status == 503:
@@ -63,9 +85,9 @@ def handle_internal_error(error: InternalServerError) -> Response:
         return handle_outage(original)
     if isinstance(original, SessionInterrupted):
         message = "The session ended (logout or revocation) while this request was running."
-        return json_response(error_body("SESSION_ENDED", message), 409)
+        return error_response("SESSION_ENDED", message, 409)
     log.error("unhandled error [request %s]", g.get("request_id", "-"), exc_info=original)
-    return json_response(error_body("INTERNAL_SERVER_ERROR", "Internal server error"), 500)
+    return error_response("INTERNAL_SERVER_ERROR", "Internal server error", 500)
 
 
 def register_error_handlers(app: Flask) -> None:

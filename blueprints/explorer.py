@@ -1,4 +1,5 @@
-"""GET /graphql: the GraphiQL explorer, in development only, with its assets served from here.
+"""The GraphiQL explorer, in development only: the page (which GET /graphql serves to a
+browser asking for text/html) and its assets, served from here.
 
 Nothing loads from another origin (the bundles are vendored under explorer/static/vendor), so
 the page works offline and under a strict Content-Security-Policy. The assets' URLs carry a
@@ -99,9 +100,8 @@ def explorer_enabled() -> None:
         abort(404)
 
 
-@bp.get("/graphql")
-def explorer() -> Response:
-    """The GraphiQL page; its requests go to POST /graphql with the session cookie."""
+def page() -> Response:
+    """The GraphiQL page (GET /graphql from a browser); its requests go to POST /graphql."""
     style_nonce = secrets.token_urlsafe(18)
     html = render_template(
         "explorer/graphiql.html",

@@ -9,7 +9,6 @@ from functools import cache
 from typing import Any
 
 from ariadne import load_schema_from_path, make_executable_schema
-from ariadne.graphql import validate_operation_is_not_subscription
 from ariadne.utils import unwrap_graphql_error
 from flask import Flask, current_app, g
 from graphql import (
@@ -17,6 +16,7 @@ from graphql import (
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
+    GraphQLSyntaxError,
     execute_sync,
     parse,
     specified_rules,
@@ -26,9 +26,12 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from config import PROJECT_DIR
 from graphql_runtime import observed
+from graphql_runtime.cost import cost_limit_rule
 from graphql_runtime.document_cache import DocumentCache, entry_size
 from graphql_runtime.limits import SensitiveFieldOnceRule, depth_limit_rule, size_errors
+from graphql_runtime.persisted import PersistedQueryError, documents_from_config
 from graphql_runtime.plans import DocumentPlans, PlanStats
+from graphql_runtime.resolution import OperationRefused, resolve_operation
 from graphql_runtime.resolvers import bindables
 from infra import metrics
 from services.errors import (
@@ -66,6 +69,11 @@ class Outcome:
     body: dict[str, Any]
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    strict_status: int | None = None  # under application/graphql-response+json, if different
+
+    def status_for(self, strict: bool) -> int:
+        """The status under application/graphql-response+json (strict) or application/json."""
+        return (self.strict_status or self.status) if strict else self.status
 
 
 @cache
@@ -91,6 +99,7 @@ class QueryExecutor:
             *specified_rules,
             depth_limit_rule(config["GRAPHQL_MAX_DEPTH"]),
             SensitiveFieldOnceRule,
+            cost_limit_rule(config["GRAPHQL_MAX_COST"], config["POSTS_MAX_LIMIT"]),
         )
         if not config["GRAPHQL_INTROSPECTION"]:
             self.rules = (*self.rules, NoSchemaIntrospectionCustomRule)
@@ -99,6 +108,7 @@ class QueryExecutor:
         self.cache: DocumentCache[Prepared] = DocumentCache(
             config["GRAPHQL_DOCUMENT_CACHE_SIZE"], config["GRAPHQL_DOCUMENT_CACHE_BYTES"]
         )
+        self.documents = documents_from_config(config)
         self.execution_plans: bool = config["GRAPHQL_EXECUTION_PLANS"]
         self.plan_stats = PlanStats()
 
@@ -127,30 +137,30 @@ class QueryExecutor:
             return Prepared(None, [self.format_error(error) for error in errors])
         return Prepared(document)
 
-    def execute(self, data: dict[str, Any], context: Any) -> Outcome:
+    def execute(self, data: dict[str, Any], context: Any, read_only: bool = False) -> Outcome:
         """Run one operation and return its body and HTTP status.
 
-        ``data`` comes from the endpoint, which has checked its query, variables and
-        operationName. This does what Ariadne's graphql_sync does for this product (no
-        extensions, middleware or root value) without its per-request set-up, and answers
-        the same shapes: ``{"errors"}`` for a refused operation, ``{"data", "errors"?}`` else.
+        ``data`` comes from the endpoint, which has checked its query (or persisted-query
+        extension), variables and operationName; ``read_only`` (GET) runs queries only.
+        This does what Ariadne's graphql_sync does for this product (no extensions,
+        middleware or root value) without its per-request set-up, and answers the same
+        shapes: ``{"errors"}`` for a refused operation, ``{"data", "errors"?}`` else.
         """
-        prepared = self.prepare(data["query"])
-        if prepared.document is None:
-            return Outcome({"errors": list(prepared.errors)}, 400)
+        found = self._document(data)
+        if isinstance(found, Outcome):
+            return found
+        query, prepared, document = found
         operation_name = data.get("operationName")
         try:
-            validate_operation_is_not_subscription(prepared.document, operation_name)
-        except GraphQLError as error:
-            return Outcome({"errors": [self.format_error(error)]}, 400)
-        with observed.operation(prepared.document, operation_name):
-            result = self._planned(
-                data["query"], prepared, data.get("variables"), operation_name, context
-            )
+            resolve_operation(document, operation_name, read_only)
+        except OperationRefused as error:
+            return Outcome({"errors": [self.format_error(error)]}, error.status, error.headers)
+        with observed.operation(document, operation_name):
+            result = self._planned(query, prepared, data.get("variables"), operation_name, context)
             if result is None:
                 result = execute_sync(
                     self.schema,
-                    prepared.document,
+                    document,
                     context_value=context,
                     variable_values=data.get("variables"),
                     operation_name=operation_name,
@@ -159,7 +169,22 @@ class QueryExecutor:
         body = self._body(result)
         if _is_request_error(body):
             del body["data"]  # as the spec asks when execution never started
+            for refusal in body["errors"]:  # the operation is known: its variables did not coerce
+                refusal["extensions"]["code"] = "BAD_USER_INPUT"
         return _outcome(body)
+
+    def _document(self, data: dict[str, Any]) -> tuple[str, Prepared, DocumentNode] | Outcome:
+        """The request's document (a persisted one looked up), prepared; an Outcome if refused."""
+        extensions = data.get("extensions")
+        try:
+            query = self.documents.text(data.get("query"), extensions)
+        except PersistedQueryError as error:
+            return Outcome(error.body(), error.status, {}, error.strict_status)
+        prepared = self.prepare(query)
+        if prepared.document is None:
+            return Outcome({"errors": list(prepared.errors)}, 400)
+        self.documents.register(query, extensions)
+        return query, prepared, prepared.document
 
     def _planned(
         self,
@@ -206,7 +231,9 @@ class QueryExecutor:
         formatted: dict[str, Any] = dict(error.formatted)
         if not self.suggestions:
             formatted["message"] = SUGGESTION.sub("", formatted["message"])
-        formatted.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+        default = "GRAPHQL_PARSE_FAILED" if isinstance(error, GraphQLSyntaxError) else None
+        extensions = formatted.setdefault("extensions", {})
+        extensions.setdefault("code", default or "GRAPHQL_VALIDATION_FAILED")
         return formatted
 
 
@@ -243,11 +270,12 @@ def _outcome(result: dict[str, Any]) -> Outcome:
     errors = result.get("errors") or []
     extensions = [e.get("extensions", {}) for e in errors]
     codes = {ext.get("code") for ext in extensions}
+    strict = 200 if result.get("data") is not None else None  # data: 2xx, as the spec says
     if ServiceUnavailable.code in codes:
-        return Outcome(result, 503, {"Retry-After": "1"})
+        return Outcome(result, 503, {"Retry-After": "1"}, strict)
     if RateLimited.code in codes:
         wait = max(int(ext.get("retryAfter", 1)) for ext in extensions)
-        return Outcome(result, 429, {"Retry-After": str(wait)})
+        return Outcome(result, 429, {"Retry-After": str(wait)}, strict)
     return Outcome(result, 400 if "data" not in result else 200)
 
 

@@ -106,20 +106,31 @@ def set_cookies(response: TestResponse) -> list[str]:
 
 @contextmanager
 def count_redis_commands(server: redis.Redis) -> Iterator[dict[str, int]]:
-    """Count the commands Redis executes on ``server``'s database inside the block.
+    """Count, by lowercase name, the commands Redis executes on ``server``'s database inside
+    the block (see database_commands)."""
+    counts: dict[str, int] = {}
+    with database_commands(server) as commands:
+        yield counts
+    for command in commands:
+        name = command.partition(" ")[0].lower()
+        counts[name] = counts.get(name, 0) + 1
+
+
+@contextmanager
+def database_commands(server: redis.Redis) -> Iterator[list[str]]:
+    """The commands Redis executes on ``server``'s database inside the block, in order.
 
     Read from MONITOR, which names each command's database: INFO commandstats counts the
     whole server, where other test runs may be busy on other databases.
     """
     database = server.connection_pool.connection_kwargs.get("db", 0)
-    end = f"count-redis-commands-end-{secrets.token_hex(4)}"
-    counts: dict[str, int] = {}
-    # Connected now, so its handshake (SELECT ...) is not among the commands counted.
+    end = f"database-commands-end-{secrets.token_hex(4)}"
+    commands: list[str] = []
+    # Connected now, so its handshake (SELECT ...) is not among the commands seen.
     signal = redis.Redis(connection_pool=server.connection_pool, single_connection_client=True)
     with signal, server.monitor() as monitor:
-        yield counts
+        yield commands
         signal.echo(end)  # the last command the monitor shows for this block
         while (seen := monitor.next_command())["command"] != f"ECHO {end}":
             if seen["db"] == database:
-                name = seen["command"].partition(" ")[0].lower()
-                counts[name] = counts.get(name, 0) + 1
+                commands.append(seen["command"])

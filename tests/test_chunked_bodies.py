@@ -79,7 +79,7 @@ def assert_json_error(response: tuple[int, dict[str, str], bytes], status: int) 
     got, headers, payload = response
     assert got == status, payload[:300]
     assert headers["content-type"] == "application/json"
-    assert json.loads(payload)["error"]["code"]
+    assert json.loads(payload)["errors"][0]["extensions"]["code"]  # the GraphQL shape
 
 
 def test_a_small_chunked_operation_runs(server: Server) -> None:

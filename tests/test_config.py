@@ -71,7 +71,7 @@ def test_production_app_sets_secure_cookie_and_hides_explorer(app_factory) -> No
     response = gql.post(REGISTER_ALICE)
     [header] = set_cookies(response)
     assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header
-    assert client.get("/graphql", headers={"Accept": "text/html"}).status_code == 404
+    assert client.get("/graphql", headers={"Accept": "text/html"}).status_code == 406  # no page
     body = gql("{ __schema { types { name } } }", expect_errors=True)
     assert body["errors"] and "introspection" in body["errors"][0]["message"].lower()
     body = gql("{ me { usernam } }", expect_errors=True)

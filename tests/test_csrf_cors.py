@@ -86,7 +86,7 @@ def test_cross_site_posts_are_refused_even_as_json(
     gql = victim(cors_app)
     response = post_mutation(gql.client, headers)
     assert response.status_code == 403
-    assert response.get_json()["error"]["code"] == "FORBIDDEN"
+    assert response.get_json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert "Access-Control-Allow-Origin" not in response.headers
     assert post_count(gql) == 0
     assert gql.client.delete("/sessions", headers=headers).status_code == 403
@@ -162,4 +162,47 @@ def test_refusals_carry_the_request_id(cors_app: Flask) -> None:
     response = post_mutation(cors_app.test_client(), headers)
     assert response.status_code == 403
     assert response.headers["X-Request-Id"] == "req-csrf-1"
-    assert response.get_json()["error"]["requestId"] == "req-csrf-1"
+    assert response.get_json()["errors"][0]["extensions"]["requestId"] == "req-csrf-1"
+
+
+APOLLO_HEADERS = (
+    "content-type, apollographql-client-name, apollographql-client-version,"
+    " apollo-require-preflight, traceparent"
+)
+
+
+def allowed_headers(response) -> set[str]:
+    return {h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"].split(",")}
+
+
+def test_preflights_allow_apollo_clients_headers(cors_app: Flask) -> None:
+    preflight = cors_app.test_client().options(
+        "/graphql",
+        headers={
+            "Origin": FRONTEND,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": APOLLO_HEADERS,
+        },
+    )
+    assert preflight.headers["Access-Control-Allow-Origin"] == FRONTEND
+    requested = {h.strip() for h in APOLLO_HEADERS.split(",")}
+    assert requested <= allowed_headers(preflight)
+    assert "x-request-id" in allowed_headers(preflight)
+
+
+def test_allowed_request_headers_are_configurable(app_factory) -> None:
+    app = app_factory(
+        env={"CORS_ORIGINS": FRONTEND, "CORS_ALLOW_HEADERS": "Content-Type, X-Tenant"}
+    )
+    preflight = app.test_client().options(
+        "/graphql", headers={"Origin": FRONTEND, "Access-Control-Request-Method": "POST"}
+    )
+    assert allowed_headers(preflight) == {"content-type", "x-tenant"}
+
+
+def test_a_frontend_may_read_the_request_id_and_retry_after(cors_app: Flask) -> None:
+    response = cors_app.test_client().post(
+        "/graphql", json={"query": "{ hello }"}, headers={"Origin": FRONTEND}
+    )
+    exposed = {h.strip() for h in response.headers["Access-Control-Expose-Headers"].split(",")}
+    assert exposed == {"X-Request-Id", "Retry-After"}

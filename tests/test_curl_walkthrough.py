@@ -86,4 +86,4 @@ def test_walkthrough(tmp_path: Path, redis_url: str) -> None:
         status, body = replay.run("-H", f"Cookie: qid={tampered}", f"{server.base_url}/me")
         assert status == 200 and json.loads(body)["user"] is None
         status, body = alice.gql("", raw="{not json")
-        assert status == 400 and body["error"]["code"] == "BAD_REQUEST"
+        assert status == 400 and body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"

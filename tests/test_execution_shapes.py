@@ -22,7 +22,7 @@ def test_bad_variable_value_is_a_400_request_error(client: FlaskClient) -> None:
     assert status == 400
     assert set(body) == {"errors"}
     [error] = body["errors"]
-    assert error["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}
+    assert error["extensions"] == {"code": "BAD_USER_INPUT"}
     assert "$id" in error["message"]
 
 

@@ -17,6 +17,7 @@ from blueprints.explorer import STATIC_DIR
 
 VENDOR_DIR = STATIC_DIR / "vendor"
 ASSET_URL = re.compile(r'(?:src|href)="([^"]+)"')
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
 
 def page_asset_urls(html: str) -> list[str]:
@@ -30,7 +31,7 @@ def get_asset(client: FlaskClient, url: str, **options: Any) -> TestResponse:
 
 
 def test_page_loads_only_same_origin_assets(client: FlaskClient) -> None:
-    response = client.get("/graphql")
+    response = client.get("/graphql", headers=BROWSER)
     assert response.status_code == 200 and response.mimetype == "text/html"
     urls = page_asset_urls(response.get_data(as_text=True))
     assert len([u for u in urls if u.endswith(".js") or ".js?" in u]) == 4
@@ -41,7 +42,7 @@ def test_page_loads_only_same_origin_assets(client: FlaskClient) -> None:
 
 
 def test_page_sends_a_strict_csp_with_a_fresh_style_nonce(client: FlaskClient) -> None:
-    first, second = client.get("/graphql"), client.get("/graphql")
+    first, second = client.get("/graphql", headers=BROWSER), client.get("/graphql", headers=BROWSER)
     policy = first.headers["Content-Security-Policy"]
     directives = dict(d.split(" ", 1) for d in policy.split("; "))
     assert directives["default-src"] == "'none'"
@@ -56,7 +57,7 @@ def test_page_sends_a_strict_csp_with_a_fresh_style_nonce(client: FlaskClient) -
 
 
 def test_fingerprinted_assets_are_cached_for_a_year(client: FlaskClient) -> None:
-    page = client.get("/graphql").get_data(as_text=True)
+    page = client.get("/graphql", headers=BROWSER).get_data(as_text=True)
     [url] = [u for u in page_asset_urls(page) if "graphiql.min.js" in u]
     response = get_asset(client, url)
     assert response.mimetype == "text/javascript"
@@ -85,7 +86,10 @@ def test_production_serves_neither_page_nor_assets(app_factory: Callable[..., Fl
     from config import ProductionConfig
 
     client = app_factory(ProductionConfig, env={"APP_ENV": "production"}).test_client()
-    assert client.get("/graphql").status_code == 404
+    page = client.get("/graphql", headers=BROWSER)
+    assert (
+        page.status_code == 400 and page.mimetype == "application/json"
+    )  # a GET query, without one
     assert client.get("/explorer-assets/vendor/graphiql.min.js").status_code == 404
     assert client.get("/explorer-assets/explorer.js").status_code == 404
 

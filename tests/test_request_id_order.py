@@ -22,7 +22,7 @@ def test_cross_site_refusals_carry_the_request_id(client: FlaskClient, headers) 
     response = client.post("/graphql", json={"query": ME}, headers=headers)
     assert response.status_code == 403
     request_id = response.headers["X-Request-Id"]
-    assert response.get_json()["error"]["requestId"] == request_id
+    assert response.get_json()["errors"][0]["extensions"]["requestId"] == request_id
 
 
 def test_a_refused_request_keeps_the_clients_id(client: FlaskClient) -> None:

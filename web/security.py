@@ -24,6 +24,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PREFLIGHT_MAX_AGE = "600"
 JSON = "application/json"
 SECURE_SCHEMES = frozenset({"https", "wss"})  # request.is_secure's
+API_MEDIA_TYPES = frozenset({JSON, "application/graphql-response+json"})
+# Response headers a frontend on another origin may read (its own Retry-After handling,
+# the request id to quote in a bug report).
+EXPOSE_HEADERS = "X-Request-Id, Retry-After"
 
 
 def init_app(app: Flask) -> None:
@@ -33,16 +37,21 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
-    policy = BrowserPolicy(frozenset(app.config["CORS_ORIGINS"]), hsts=app.config["PRODUCTION"])
+    config = app.config
+    policy = BrowserPolicy(
+        frozenset(config["CORS_ORIGINS"]), config["CORS_ALLOW_HEADERS"], config["PRODUCTION"]
+    )
     app.before_request(policy.refuse_cross_site_requests)
     app.after_request(policy.add_headers)
 
 
 @dataclass(frozen=True)
 class BrowserPolicy:
-    """The app's CORS origins and whether it sends HSTS, read once from its configuration."""
+    """The app's CORS origins and allowed request headers and whether it sends HSTS, read
+    once from its configuration."""
 
     cors_origins: frozenset[str]
+    allow_headers: str  # the Access-Control-Allow-Headers value
     hsts: bool
 
     def origin_allowed(self, origin: str) -> bool:
@@ -83,8 +92,10 @@ class BrowserPolicy:
         preflight = "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
         if preflight and environ["REQUEST_METHOD"] == "OPTIONS":
             headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE"
-            headers["Access-Control-Allow-Headers"] = "Content-Type, X-Request-Id"
+            headers["Access-Control-Allow-Headers"] = self.allow_headers
             headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
+        else:
+            headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
 
 
 def add_security_headers(response: Response, secure: bool) -> None:
@@ -102,4 +113,6 @@ def is_json(content_type: str | None) -> bool:
     """Whether a Content-Type is JSON's, as ``response.mimetype`` would say, without parsing."""
     if content_type == JSON:  # what json_response sends
         return True
-    return content_type is not None and content_type.partition(";")[0].strip().lower() == JSON
+    if content_type is None:
+        return False
+    return content_type.partition(";")[0].strip().lower() in API_MEDIA_TYPES
