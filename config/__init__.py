@@ -1,109 +1,39 @@
-"""Configuration read from the environment, one class per environment."""
+"""Configuration read from the environment, one class per environment.
+
+How a variable is read (booleans, numbers, choices, rate limits) is ``config.environment``'s.
+"""
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-PROJECT_DIR = Path(__file__).resolve().parent
+from config.environment import (
+    LOG_LEVELS,
+    ConfigError,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_networks,
+    env_rate_limit,
+    env_str,
+    parse_rate_limit,
+)
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH") or PROJECT_DIR / "instance")
 TEN_YEARS = 10 * 365 * 24 * 3600
 MIN_SECRET_LENGTH = 32
-RATE_LIMIT_FORM = re.compile(r"([0-9]{1,9})/([0-9]{1,9})")
 # What a separate frontend's requests may carry: Apollo Client's own headers and W3C tracing.
 CORS_ALLOW_HEADERS = (
     "Content-Type, X-Request-Id, apollographql-client-name, apollographql-client-version,"
     " apollo-require-preflight, traceparent, tracestate"
 )
-
-
-class ConfigError(RuntimeError):
-    """The environment does not describe a configuration the service can start with."""
-
-
-TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-FALSE_WORDS = frozenset({"0", "false", "no", "off"})
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-
-
-def _env_value(env: Mapping[str, str], name: str) -> str | None:
-    """The variable's value without surrounding blanks; None when unset or blank."""
-    raw = env.get(name, "").strip()
-    return raw or None
-
-
-def _env_str(env: Mapping[str, str], name: str, default: str) -> str:
-    return env[name] if _env_value(env, name) else default  # kept as given: secrets, URLs
-
-
-def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = _env_value(env, name)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-
-
-def parse_rate_limit(text: str) -> tuple[int, int]:
-    """Parse ``"count/seconds"`` (``"10/900"``: ten per 900 s); raise ValueError otherwise."""
-    match = RATE_LIMIT_FORM.fullmatch(text.strip())
-    if match is None or int(match[2]) == 0:
-        raise ValueError(f"not count/seconds: {text!r}")
-    return int(match[1]), int(match[2])
-
-
-def _env_rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
-    raw = _env_value(env, name)
-    if raw is None:
-        return default
-    try:
-        parse_rate_limit(raw)
-    except ValueError:
-        raise ConfigError(
-            f"{name} must be count/seconds with seconds > 0 (e.g. 10/900), got {raw!r}"
-        ) from None
-    return raw.strip()
-
-
-def _env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = _env_value(env, name)
-    if raw is None:
-        return default
-    if raw.lower() in TRUE_WORDS | FALSE_WORDS:
-        return raw.lower() in TRUE_WORDS
-    raise ConfigError(f"{name} must be one of 1/0, true/false, yes/no, on/off, got {raw!r}")
-
-
-def _env_choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
-    """One of ``choices``, matched without regard to case and returned as spelled there."""
-    raw = _env_value(env, name)
-    if raw is None:
-        return default
-    for choice in choices:
-        if raw.lower() == choice.lower():
-            return choice
-    raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
-
-
-def _env_list(env: Mapping[str, str], name: str) -> list[str]:
-    return [item.strip() for item in (_env_value(env, name) or "").split(",") if item.strip()]
-
-
-def _env_networks(env: Mapping[str, str], name: str, default: str) -> list[str]:
-    """Comma-separated IP networks (``10.0.0.0/8``, ``::1``), checked; ``default`` if unset."""
-    items = _env_list(env, name) or default.split(",")
-    try:
-        return [str(ipaddress.ip_network(item, strict=False)) for item in items]
-    except ValueError:
-        raise ConfigError(f"{name} must be IP networks like 10.0.0.0/8, got {items!r}") from None
 
 
 def normalise_database_url(url: str) -> str:
@@ -195,60 +125,60 @@ class Config:
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         env = os.environ if env is None else env
-        self.SECRET_KEY = _env_str(env, "SECRET_KEY", "")
-        self.DATABASE_URL = _env_str(env, "DATABASE_URL", "")
-        self.REDIS_URL = _env_str(env, "REDIS_URL", "")
-        self.SESSION_KEY_PREFIX = _env_str(env, "SESSION_KEY_PREFIX", "sess:")
-        self.SESSION_LIFETIME = _env_int(env, "SESSION_LIFETIME", TEN_YEARS)
+        self.SECRET_KEY = env_str(env, "SECRET_KEY", "")
+        self.DATABASE_URL = env_str(env, "DATABASE_URL", "")
+        self.REDIS_URL = env_str(env, "REDIS_URL", "")
+        self.SESSION_KEY_PREFIX = env_str(env, "SESSION_KEY_PREFIX", "sess:")
+        self.SESSION_LIFETIME = env_int(env, "SESSION_LIFETIME", TEN_YEARS)
         self.PERMANENT_SESSION_LIFETIME = timedelta(seconds=self.SESSION_LIFETIME)
-        self.SESSION_INDEX_PREFIX = _env_str(env, "SESSION_INDEX_PREFIX", "user-sessions:")
-        self.SESSION_IDLE_TIMEOUT = _env_int(env, "SESSION_IDLE_TIMEOUT", 0)
-        self.SESSION_MAX_AGE = _env_int(env, "SESSION_MAX_AGE", 0)
-        self.SESSION_TOUCH_INTERVAL = _env_int(env, "SESSION_TOUCH_INTERVAL", 60)
-        self.RESET_TOKEN_TTL = _env_int(env, "RESET_TOKEN_TTL", 3 * 24 * 3600)
-        self.MAIL_URL = _env_str(env, "MAIL_URL", "")
-        self.MAIL_FROM = _env_str(env, "MAIL_FROM", "no-reply@localhost")
-        self.APP_URL = _env_str(env, "APP_URL", "http://localhost:3000").rstrip("/")
+        self.SESSION_INDEX_PREFIX = env_str(env, "SESSION_INDEX_PREFIX", "user-sessions:")
+        self.SESSION_IDLE_TIMEOUT = env_int(env, "SESSION_IDLE_TIMEOUT", 0)
+        self.SESSION_MAX_AGE = env_int(env, "SESSION_MAX_AGE", 0)
+        self.SESSION_TOUCH_INTERVAL = env_int(env, "SESSION_TOUCH_INTERVAL", 60)
+        self.RESET_TOKEN_TTL = env_int(env, "RESET_TOKEN_TTL", 3 * 24 * 3600)
+        self.MAIL_URL = env_str(env, "MAIL_URL", "")
+        self.MAIL_FROM = env_str(env, "MAIL_FROM", "no-reply@localhost")
+        self.APP_URL = env_str(env, "APP_URL", "http://localhost:3000").rstrip("/")
         # background delivery: per-attempt timeout, attempts, first retry delay (doubling)
-        self.MAIL_TIMEOUT = _env_int(env, "MAIL_TIMEOUT", 10)
-        self.MAIL_ATTEMPTS = _env_int(env, "MAIL_ATTEMPTS", 6)
-        self.MAIL_RETRY_DELAY = _env_int(env, "MAIL_RETRY_DELAY", 5)
-        self.MAIL_QUEUE_SIZE = _env_int(env, "MAIL_QUEUE_SIZE", 1000)
-        self.MAIL_SHUTDOWN_WAIT = _env_int(env, "MAIL_SHUTDOWN_WAIT", 10)
-        self.TRUSTED_PROXIES = _env_int(env, "TRUSTED_PROXIES", 0)
-        self.SECRET_KEY_FALLBACKS = _env_list(env, "SECRET_KEY_FALLBACKS")
-        self.CORS_ORIGINS = _env_list(env, "CORS_ORIGINS")
-        allow_headers = ", ".join(_env_list(env, "CORS_ALLOW_HEADERS"))  # the header's value
+        self.MAIL_TIMEOUT = env_int(env, "MAIL_TIMEOUT", 10)
+        self.MAIL_ATTEMPTS = env_int(env, "MAIL_ATTEMPTS", 6)
+        self.MAIL_RETRY_DELAY = env_int(env, "MAIL_RETRY_DELAY", 5)
+        self.MAIL_QUEUE_SIZE = env_int(env, "MAIL_QUEUE_SIZE", 1000)
+        self.MAIL_SHUTDOWN_WAIT = env_int(env, "MAIL_SHUTDOWN_WAIT", 10)
+        self.TRUSTED_PROXIES = env_int(env, "TRUSTED_PROXIES", 0)
+        self.SECRET_KEY_FALLBACKS = env_list(env, "SECRET_KEY_FALLBACKS")
+        self.CORS_ORIGINS = env_list(env, "CORS_ORIGINS")
+        allow_headers = ", ".join(env_list(env, "CORS_ALLOW_HEADERS"))  # the header's value
         self.CORS_ALLOW_HEADERS = allow_headers or CORS_ALLOW_HEADERS
-        self.GRAPHQL_MAX_COST = _env_int(env, "GRAPHQL_MAX_COST", 1000)
-        self.GRAPHQL_PERSISTED_QUERIES = _env_bool(env, "GRAPHQL_PERSISTED_QUERIES", True)
-        self.GRAPHQL_PERSISTED_QUERY_TTL = _env_int(env, "GRAPHQL_PERSISTED_QUERY_TTL", 86400)
-        self.GRAPHQL_TRUSTED_DOCUMENTS = _env_str(env, "GRAPHQL_TRUSTED_DOCUMENTS", "")
-        self.PORT = _env_int(env, "PORT", 4000)
-        self.AUTO_MIGRATE = _env_bool(env, "AUTO_MIGRATE", True)
-        self.DB_STATEMENT_TIMEOUT_MS = _env_int(env, "DB_STATEMENT_TIMEOUT_MS", 5000)
+        self.GRAPHQL_MAX_COST = env_int(env, "GRAPHQL_MAX_COST", 1000)
+        self.GRAPHQL_PERSISTED_QUERIES = env_bool(env, "GRAPHQL_PERSISTED_QUERIES", True)
+        self.GRAPHQL_PERSISTED_QUERY_TTL = env_int(env, "GRAPHQL_PERSISTED_QUERY_TTL", 86400)
+        self.GRAPHQL_TRUSTED_DOCUMENTS = env_str(env, "GRAPHQL_TRUSTED_DOCUMENTS", "")
+        self.PORT = env_int(env, "PORT", 4000)
+        self.AUTO_MIGRATE = env_bool(env, "AUTO_MIGRATE", True)
+        self.DB_STATEMENT_TIMEOUT_MS = env_int(env, "DB_STATEMENT_TIMEOUT_MS", 5000)
         # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile)
-        self.ARGON2_TIME_COST = _env_int(env, "ARGON2_TIME_COST", 3)
-        self.ARGON2_MEMORY_COST = _env_int(env, "ARGON2_MEMORY_COST", 64 * 1024)  # KiB
-        self.ARGON2_PARALLELISM = _env_int(env, "ARGON2_PARALLELISM", 4)
+        self.ARGON2_TIME_COST = env_int(env, "ARGON2_TIME_COST", 3)
+        self.ARGON2_MEMORY_COST = env_int(env, "ARGON2_MEMORY_COST", 64 * 1024)  # KiB
+        self.ARGON2_PARALLELISM = env_int(env, "ARGON2_PARALLELISM", 4)
         # compiled execution plans for cached queries (graphql_runtime/plans); off for comparison
-        self.GRAPHQL_EXECUTION_PLANS = _env_bool(env, "GRAPHQL_EXECUTION_PLANS", True)
+        self.GRAPHQL_EXECUTION_PLANS = env_bool(env, "GRAPHQL_EXECUTION_PLANS", True)
         for name in RATE_LIMIT_SETTINGS:
-            setattr(self, name, _env_rate_limit(env, name, getattr(Config, name)))
-        self.METRICS_ALLOW = _env_networks(env, "METRICS_ALLOW", self.METRICS_ALLOW_DEFAULT)
+            setattr(self, name, env_rate_limit(env, name, getattr(Config, name)))
+        self.METRICS_ALLOW = env_networks(env, "METRICS_ALLOW", self.METRICS_ALLOW_DEFAULT)
         self._read_logging(env)
         self._read_cookie(env)
 
     def _read_logging(self, env: Mapping[str, str]) -> None:
         default_format = "json" if self.PRODUCTION else "text"
-        self.LOG_FORMAT = _env_choice(env, "LOG_FORMAT", ("json", "text"), default_format)
-        self.LOG_LEVEL = _env_choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO")
-        self.ACCESS_LOG = _env_bool(env, "ACCESS_LOG", self.PRODUCTION)
+        self.LOG_FORMAT = env_choice(env, "LOG_FORMAT", ("json", "text"), default_format)
+        self.LOG_LEVEL = env_choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO")
+        self.ACCESS_LOG = env_bool(env, "ACCESS_LOG", self.PRODUCTION)
 
     def _read_cookie(self, env: Mapping[str, str]) -> None:
-        self.SESSION_COOKIE_NAME = _env_str(env, "SESSION_COOKIE_NAME", "qid")
+        self.SESSION_COOKIE_NAME = env_str(env, "SESSION_COOKIE_NAME", "qid")
         self.SESSION_COOKIE_SECURE = self.PRODUCTION
-        if _env_bool(env, "SESSION_COOKIE_HOST_PREFIX", False):
+        if env_bool(env, "SESSION_COOKIE_HOST_PREFIX", False):
             # __Host- cookies must be Secure, Path=/ and carry no Domain: browsers enforce it
             self.SESSION_COOKIE_NAME = "__Host-" + self.SESSION_COOKIE_NAME
             self.SESSION_COOKIE_SECURE = True
@@ -305,7 +235,23 @@ CONFIGS: dict[str, type[Config]] = {
 def load_config(env: Mapping[str, str] | None = None, instance_dir: Path = INSTANCE_DIR) -> Config:
     """Build the configuration named by APP_ENV from the environment (or ``env``)."""
     env = os.environ if env is None else env
-    name = _env_choice(env, "APP_ENV", tuple(CONFIGS), "development")
+    name = env_choice(env, "APP_ENV", tuple(CONFIGS), "development")
     config = CONFIGS[name](env)
     config.finalise(instance_dir)
     return config
+
+
+__all__ = [
+    "CONFIGS",
+    "INSTANCE_DIR",
+    "PROJECT_DIR",
+    "RATE_LIMIT_SETTINGS",
+    "Config",
+    "ConfigError",
+    "DevelopmentConfig",
+    "ProductionConfig",
+    "engine_options",
+    "load_config",
+    "normalise_database_url",
+    "parse_rate_limit",
+]
