@@ -18,13 +18,13 @@ import json
 import logging
 import re
 import sys
-from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
-from threading import Lock
 from typing import Any, Protocol
 
 from config import ConfigError
 from extensions import redis_extension
+from graphql_runtime.document_cache import DocumentCache
 from infra import metrics
 from services.errors import OUTAGES
 
@@ -76,32 +76,41 @@ def check_hash(query: str, digest: str) -> None:
         raise PersistedQueryError("PERSISTED_QUERY_HASH_MISMATCH", message)
 
 
+@dataclass(slots=True)
+class _Text:
+    """A document text as a cache entry, charged the bytes the string takes."""
+
+    text: str
+    size: int
+
+
 class TextCache:
-    """Least recently used document texts by hash, bounded by the bytes the texts take."""
+    """Least recently used document texts by hash, bounded by the bytes the texts take.
+
+    The document cache's LRU does the bookkeeping; only the byte bound applies here.
+    """
 
     def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self._texts: OrderedDict[str, str] = OrderedDict()
-        self._lock = Lock()
+        self._cache: DocumentCache[_Text] = DocumentCache(sys.maxsize, max_bytes)
+
+    @property
+    def max_bytes(self) -> int:
+        """The bound on the texts' bytes."""
+        return self._cache.max_bytes
+
+    @property
+    def bytes(self) -> int:
+        """The bytes the kept texts take."""
+        return self._cache.bytes
 
     def get(self, digest: str) -> str | None:
         """The text for ``digest``, marked as just used; None if absent."""
-        with self._lock:
-            text = self._texts.get(digest)
-            if text is not None:
-                self._texts.move_to_end(digest)
-            return text
+        entry = self._cache.get(digest)
+        return None if entry is None else entry.text
 
     def put(self, digest: str, text: str) -> None:
         """Keep ``text``, evicting the least recently used until the bound holds."""
-        with self._lock:
-            previous = self._texts.pop(digest, None)
-            self.bytes += sys.getsizeof(text) - (sys.getsizeof(previous) if previous else 0)
-            self._texts[digest] = text
-            while self.bytes > self.max_bytes and self._texts:
-                _, evicted = self._texts.popitem(last=False)
-                self.bytes -= sys.getsizeof(evicted)
+        self._cache.put(digest, _Text(text, sys.getsizeof(text)))
 
 
 class Documents(Protocol):
