@@ -41,6 +41,11 @@ def init_app(app: Flask, engine: Engine, env: Mapping[str, str] | None = None) -
     _tracer = otel_sdk.instrument(app, engine)
 
 
+def active() -> bool:
+    """Whether this process is tracing (so a span's name and attributes are worth building)."""
+    return _tracer is not None
+
+
 def span(name: str, attributes: Mapping[str, str]) -> AbstractContextManager[Any]:
     """A span around the block when tracing is on; else nothing."""
     if _tracer is None:
