@@ -9,6 +9,7 @@ neither is 406.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -60,7 +61,12 @@ def _quality(qualities: dict[str, float], media: str) -> float:
 
 def response_media_type(req: Request) -> str | None:
     """The media type to answer this GraphQL request with; None when Accept admits neither."""
-    header = req.headers.get("Accept", "").strip()
+    return media_type_for(req.environ.get("HTTP_ACCEPT", "").strip())
+
+
+@lru_cache(maxsize=256)  # a client sends the same Accept on every request: parse it once
+def media_type_for(header: str) -> str | None:
+    """The response media type an Accept header value calls for; None when it admits neither."""
     if not header:
         return JSON
     qualities = _qualities(header)
