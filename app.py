@@ -13,11 +13,12 @@ from graphql_runtime.executor import graphql_runtime
 from infra import logs, tracing
 from infra.database import MIGRATIONS_DIR, register_db_session_teardown
 from web import request_ids, request_metrics, security
+from web.application import Application
 
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error handlers."""
-    app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=True)
+    app = Application(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=True)
     app.config.from_object(config or load_config())
     request_ids.init_app(app)  # first: every later hook, refusals included, has the id
     logs.init_app(app)
