@@ -80,7 +80,7 @@ def _tree_on_path(root: Path) -> Iterator[None]:
 def _forget_metrics() -> None:
     """Unregister the process's Prometheus metrics: each tree's infra.metrics registers its
     own under the same names (an earlier tree's keep working, unexposed)."""
-    for collector in list(REGISTRY._collector_to_names):  # noqa: SLF001 - no public listing
+    for collector in list(REGISTRY._collector_to_names):
         REGISTRY.unregister(collector)
 
 
@@ -270,13 +270,18 @@ def redis_commands(redis: PrivateRedis, target: Target, template: dict[str, Any]
     return " ".join(f"{n / 10:g} {name.upper()}" for name, n in sorted(delta.items())) or "0"
 
 
-def run(args: argparse.Namespace, redis: PrivateRedis, work: Path) -> None:
-    """Load the targets, check them, then measure (or profile) and print."""
-    env = {
-        "APP_ENV": "production", "SECRET_KEY": SECRET, "REDIS_URL": redis.url,
+def product_env(redis_url: str, work: Path) -> dict[str, str]:
+    """The product's settings here: production mode, a SQLite file under ``work``."""
+    return {
+        "APP_ENV": "production", "SECRET_KEY": SECRET, "REDIS_URL": redis_url,
         "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite'}", "INSTANCE_PATH": str(work),
         "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024", "ARGON2_PARALLELISM": "1",
     }  # fmt: skip
+
+
+def run(args: argparse.Namespace, redis: PrivateRedis, work: Path) -> None:
+    """Load the targets, check them, then measure (or profile) and print."""
+    env = product_env(redis.url, work)
     targets = [load_product("product", PROJECT_DIR, env, migrate=True)]
     if args.base:
         targets.append(load_product("base", base_tree(args.base, work), env, migrate=False))
