@@ -58,17 +58,20 @@ class JsonFormatter(logging.Formatter):
         return _json.encode(payload).decode()
 
     def utc_time(self, record: logging.LogRecord) -> str:
-        """The record's time in ISO 8601, UTC, to the millisecond.
+        """The record's time in ISO 8601, UTC, to the millisecond (as datetime.isoformat).
 
         The text of the second is kept: most records of a busy process share it with the
         one before, and building a datetime per record was a sixth of an access log line.
         """
         second = int(record.created)
+        micros = round((record.created - second) * 1_000_000)  # datetime's rounding
+        if micros >= 1_000_000:
+            second, micros = second + 1, micros - 1_000_000
         known, text = self._second
         if known != second:
             text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
             self._second = (second, text)
-        return f"{text}.{int(record.msecs):03d}+00:00"
+        return f"{text}.{micros // 1000:03d}+00:00"
 
 
 class ProductHandler(logging.StreamHandler):  # type: ignore[type-arg]

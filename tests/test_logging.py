@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 
 import pytest
 
@@ -47,3 +48,17 @@ def test_error_log_carries_the_request_id_and_the_detail_stays_server_side(
     [record] = [r for r in caplog.records if r.name == "blueprints.errors"]
     line = json.loads(JsonFormatter().format(record))
     assert line["requestId"] == "req-7" and "hunter2" in line["exception"]
+
+
+@pytest.mark.parametrize(
+    "created",
+    [86400.25, 1764660000.0, 1764660000.9995, 1764660001.001, 1764660000.9999997, 1.0000004],
+)
+def test_json_time_is_the_records_utc_instant_to_the_millisecond(created: float) -> None:
+    """The same text as datetime.isoformat gives, also when the second's text is reused."""
+    formatter = JsonFormatter()
+    for moment in (created - 1, created, created):  # a different second first, then the same
+        record = logging.LogRecord("t", logging.INFO, __file__, 1, "m", None, None)
+        record.created = moment
+        expected = datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
+        assert json.loads(formatter.format(record))["time"] == expected
