@@ -176,6 +176,18 @@ def connected_to(pid: int, port: int) -> bool:
     )
 
 
+def other_connections(url: str, database: str, select: str) -> list[Any]:
+    """``select`` (over pg_stat_activity) for each connection to ``database`` but our own."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        rows = conn.execute(
+            f"SELECT {select} FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,),
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
 def ok_data(response: Any) -> Any:
     """The data of a 200 GraphQL answer without errors."""
     body = response.get_json()

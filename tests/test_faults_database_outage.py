@@ -28,6 +28,7 @@ from tests.faults import (
     join_all,
     migrated_app,
     ok_data,
+    other_connections,
     registered_client,
     run_load,
 )
@@ -74,13 +75,7 @@ def test_stopped_database_gives_fast_503_and_the_first_request_after_restart_wor
 
 def terminate_app_backends(admin_url: str, database: str) -> int:
     """pg_terminate_backend every connection to ``database`` but our own; how many."""
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-        rows = conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = %s AND pid <> pg_backend_pid()",
-            (database,),
-        ).fetchall()
-    return len(rows)
+    return len(other_connections(admin_url, database, "pg_terminate_backend(pid)"))
 
 
 def test_terminated_backends_fail_only_in_flight_requests(

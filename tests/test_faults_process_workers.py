@@ -16,11 +16,17 @@ import time
 from pathlib import Path
 
 import psutil
-import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.faults import LoadResult, join_all, read_outcome, register_over_http, run_load
+from tests.faults import (
+    LoadResult,
+    join_all,
+    other_connections,
+    read_outcome,
+    register_over_http,
+    run_load,
+)
 from tests.support import (
     RedisProcess,
     app_env,
@@ -35,14 +41,9 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
 
 def pg_backend_ports(database_url: str) -> list[int]:
     """Client ports of the connections to ``database_url``'s database, ours excluded."""
-    database = make_url(database_url).database
-    with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
-        rows = conn.execute(
-            "SELECT client_port FROM pg_stat_activity WHERE datname = %s"
-            " AND pid <> pg_backend_pid() AND client_port IS NOT NULL",
-            (database,),
-        ).fetchall()
-    return [row[0] for row in rows]
+    database = str(make_url(database_url).database)
+    ports = other_connections(database_url, database, "client_port")
+    return [port for port in ports if port is not None]  # None: a unix-socket connection
 
 
 def redis_client_ports(redis: RedisProcess) -> list[int]:
