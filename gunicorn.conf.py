@@ -12,19 +12,27 @@ from typing import Any
 from gunicorn.config import Config
 from gunicorn.glogging import Logger
 
+from config.environment import env_int, env_str
 from serving import (
-    bind_address,
+    configuration_checked,
     load_env_files,
     prepare,
     prepare_metrics_dir,
     remove_metrics_dir,
     server_log_config,
+    server_settings,
 )
 
 load_env_files()  # first: every setting below may come from .env
+# A value that does not read stops gunicorn with one line naming the variable, as the
+# application's own settings do (prepare), not with a traceback.
+with configuration_checked():
+    _shared = server_settings("GUNICORN", "GUNICORN_THREADS")
+    # seconds a worker may stay silent before the master kills it (Granian has no such timer)
+    timeout = env_int(os.environ, "GUNICORN_TIMEOUT", 30, minimum=0)
 prepare_metrics_dir()  # before workers start (this file runs in the master only)
-bind = bind_address("GUNICORN_BIND")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+bind = _shared.bind
+workers = _shared.workers
 # Measured per core with bench/ (see bench/RESULTS.md), one worker, wrk -c16:
 # - sync answers one connection at a time and closes it after each response: { hello } at
 #   a third of gthread's rate, and every request waits behind a login's argon2 (10 req/s);
@@ -34,14 +42,13 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 #   same with 1, 4 or 8 threads, but while logins hash, the threads they hold are gone:
 #   with 4 threads and 4 logins { hello } fell to ~35 req/s, with 8 it kept ~180.
 #   Hashing itself runs at low priority (services/passwords.py).
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+worker_class = env_str(os.environ, "GUNICORN_WORKER_CLASS", "gthread")
+threads = _shared.threads
+graceful_timeout = _shared.graceful_timeout
 keepalive = 5
 # Two instances run by one user would collide on gunicorn's default control socket.
 control_socket_disable = True
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+accesslog = env_str(os.environ, "GUNICORN_ACCESS_LOG", "") or None
 errorlog = "-"
 
 

@@ -1,7 +1,7 @@
 """What every production server does before its workers start (gunicorn and Granian alike).
 
-``gunicorn.conf.py`` and ``granian_server.py`` are thin: the bind rule, the logging
-configuration and the start-up checks live here, once.
+``gunicorn.conf.py`` and ``granian_server.py`` are thin: the bind rule, the settings both
+servers share, the logging configuration and the start-up checks live here, once.
 """
 
 from __future__ import annotations
@@ -9,12 +9,16 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dotenv import load_dotenv
 
 from config import CONFIGS, Config, ConfigError
+from config.environment import env_int, env_str
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 PREPARED_BY = "SEED_METRICS_MASTER"  # the pid of the master that prepared the directory
@@ -32,14 +36,53 @@ def load_env_files(directory: Path | None = None) -> None:
         load_dotenv(directory / name, override=False)
 
 
-def bind_address(variable: str) -> str:
+@contextmanager
+def configuration_checked() -> Iterator[None]:
+    """Stop the server with a one-line reason (no traceback) on a ``ConfigError`` inside."""
+    try:
+        yield
+    except ConfigError as error:
+        raise SystemExit(f"configuration error: {error}") from None
+
+
+def bind_address(variable: str, env: Mapping[str, str] = os.environ) -> str:
     """``host:port`` from ``variable`` (GUNICORN_BIND, GRANIAN_BIND), else the default.
 
     The default is ``0.0.0.0:$PORT`` in production (reachable in a container, or on a
     platform that sets PORT) and ``127.0.0.1:$PORT`` otherwise.
     """
-    host = "0.0.0.0" if os.environ.get("APP_ENV") == "production" else "127.0.0.1"
-    return os.environ.get(variable) or f"{host}:{os.environ.get('PORT', '4000')}"
+    host = "0.0.0.0" if env.get("APP_ENV") == "production" else "127.0.0.1"
+    return env_str(env, variable, "") or f"{host}:{env_int(env, 'PORT', 4000, minimum=0)}"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What gunicorn and Granian both take from the environment, read the same way.
+
+    Each server has its own variable for its bind address, threads and grace period
+    (``GUNICORN_THREADS``, ``GRANIAN_BLOCKING_THREADS``, ...), with the same defaults;
+    ``WEB_CONCURRENCY`` is common to both.
+    """
+
+    bind: str
+    workers: int
+    threads: int
+    graceful_timeout: int
+
+
+def server_settings(
+    prefix: str, threads_variable: str, env: Mapping[str, str] = os.environ
+) -> ServerSettings:
+    """The shared settings of the server whose variables start with ``prefix`` (GUNICORN).
+
+    Raises ``ConfigError`` naming the variable; read them inside ``configuration_checked``.
+    """
+    return ServerSettings(
+        bind=bind_address(f"{prefix}_BIND", env),
+        workers=env_int(env, "WEB_CONCURRENCY", 2, minimum=1),
+        threads=env_int(env, threads_variable, 8, minimum=1),
+        graceful_timeout=env_int(env, f"{prefix}_GRACEFUL_TIMEOUT", 20, minimum=0),
+    )
 
 
 def prepare_metrics_dir() -> None:
@@ -94,12 +137,10 @@ def prepare() -> None:
     from infra.database import upgrade_database
     from infra.redis_client import check_url, embedded_redis_url
 
-    try:
+    with configuration_checked():
         config = load_config()
         if config.REDIS_URL:
             check_url(config.REDIS_URL)
-    except ConfigError as error:
-        raise SystemExit(f"configuration error: {error}") from None
     if not config.REDIS_URL and not config.PRODUCTION:
         os.environ["REDIS_URL"] = embedded_redis_url(INSTANCE_DIR)
     if config.AUTO_MIGRATE:

@@ -29,15 +29,19 @@ def env_str(env: Mapping[str, str], name: str, default: str) -> str:
     return env[name] if _env_value(env, name) else default  # kept as given: secrets, URLs
 
 
-def env_int(env: Mapping[str, str], name: str, default: int) -> int:
-    """An integer, else ``default``."""
+def env_int(env: Mapping[str, str], name: str, default: int, minimum: int | None = None) -> int:
+    """An integer, at least ``minimum`` when one is given, else ``default``."""
     raw = _env_value(env, name)
     if raw is None:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+        value = None
+    if value is None or (minimum is not None and value < minimum):
+        least = "" if minimum is None else f" of at least {minimum}"
+        raise ConfigError(f"{name} must be an integer{least}, got {raw!r}")
+    return value
 
 
 def parse_rate_limit(text: str) -> tuple[int, int]:

@@ -27,6 +27,7 @@ from config import Config, DevelopmentConfig, normalise_database_url
 from extensions import db
 from infra.database import upgrade_database
 from tests.helpers import GraphQLClient
+from tests.plan_pair import Pair, make_pair
 from tests.side_effects import GENEROUS_RATE_LIMITS
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -164,3 +165,9 @@ def alice(gql: GraphQLClient) -> GraphQLClient:
 def gql(client: FlaskClient) -> GraphQLClient:
     """A GraphQL client over the test client."""
     return GraphQLClient(client)
+
+
+@pytest.fixture
+def pair(app_factory: Callable[..., Flask]) -> Pair:
+    """A planned app and a graphql-core app on the same state (tests/plan_pair.py)."""
+    return make_pair(app_factory)

@@ -5,23 +5,30 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.error
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http.client import HTTPException
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
 from app import create_app
+from extensions import db
 from infra.database import upgrade_database
+from models import User
 from tests.conftest import make_config
-from tests.helpers import REGISTER
+from tests.helpers import ME, REGISTER
 from tests.support import HttpClient, app_env
 
 # "Fails fast instead of hanging": far below gunicorn's 30 s worker timeout.
 FAST = 3.0
 PASSWORD = "correct horse"  # every fault test's users
+POSTS = "{ posts(limit: 10) { id title } }"
+READ = "{ me { username } posts(limit: 5) { id } }"  # alice's logged-in read
 gunicorn_env = app_env  # the name tests written before tests.support import
 
 
@@ -49,6 +56,21 @@ def assert_unavailable(status: int, headers: Mapping[str, str], body: bytes) -> 
 def gql_post(client: FlaskClient, query: str, **variables: Any) -> Any:
     """POST an operation through a Flask test client, returning the raw response."""
     return client.post("/graphql", json={"query": query, "variables": variables})
+
+
+def user_count(app: Flask, username: str) -> int:
+    """Rows for ``username`` in the user table."""
+    with app.app_context():
+        query = select(func.count()).select_from(User).where(User.username == username)
+        return db.session.scalar(query) or 0
+
+
+def me_of(client: FlaskClient) -> str | None:
+    """The username ``me`` answers, asserting a 200."""
+    response = gql_post(client, ME)
+    assert response.status_code == 200, response.get_data()
+    user = response.get_json()["data"]["me"]
+    return user["username"] if user else None
 
 
 def registered_client(app: Flask, username: str = "alice") -> FlaskClient:
@@ -152,3 +174,48 @@ def connected_to(pid: int, port: int) -> bool:
         conn.raddr and conn.raddr.port == port and conn.status == psutil.CONN_ESTABLISHED
         for conn in psutil.Process(pid).net_connections(kind="tcp")
     )
+
+
+def other_connections(url: str, database: str, select: str) -> list[Any]:
+    """``select`` (over pg_stat_activity) for each connection to ``database`` but our own."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        rows = conn.execute(
+            f"SELECT {select} FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,),
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def ok_data(response: Any) -> Any:
+    """The data of a 200 GraphQL answer without errors."""
+    body = response.get_json()
+    assert response.status_code == 200 and "errors" not in body, body
+    return body["data"]
+
+
+def assert_fast_503(call: Any, what: str) -> None:
+    """``call()`` answers a clean 503 within FAST seconds."""
+    response, seconds = timed(call)
+    check_unavailable(response)
+    assert seconds < FAST, f"{what} took {seconds:.2f}s"
+
+
+def register_over_http(base_url: str, username: str = "alice") -> dict[str, str]:
+    """Register a user; return the cookies that log it in."""
+    client = fresh_client(base_url)
+    status, _, body = http_call(client, REGISTER, username=username, password=PASSWORD)
+    assert status == 200 and json.loads(body)["data"]["register"]["user"], body
+    return client.cookies
+
+
+def read_outcome(base_url: str, cookies: dict[str, str]) -> str:
+    """One logged-in read: 'ok', 'HTTP <status>' or the connection error's name."""
+    try:
+        status, _, body = http_call(fresh_client(base_url, cookies), READ)
+    except (urllib.error.URLError, HTTPException, ConnectionError) as error:
+        return f"connection {type(error).__name__}"
+    if status == 200 and json.loads(body)["data"]["me"]["username"] == "alice":
+        return "ok"
+    return f"HTTP {status}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ CREATE_POST = (
     "mutation Create($title: String!) { createPost(title: $title) { id title creatorId } }"
 )
 # Tests of a Redis deployment: the database is not what they test, so SQLite alone.
+POST = "query P($id: Int!) { post(id: $id) { id title } }"
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
@@ -134,3 +136,15 @@ def database_commands(server: redis.Redis) -> Iterator[list[str]]:
         while (seen := monitor.next_command())["command"] != f"ECHO {end}":
             if seen["db"] == database:
                 commands.append(seen["command"])
+
+
+def raw_post(client: GraphQLClient, query: str, variables: dict[str, Any]) -> TestResponse:
+    """Post JSON written by hand (json.dumps keeps lone surrogates as \\ud800 escapes)."""
+    body = json.dumps({"query": query, "variables": variables})
+    return client.client.post("/graphql", data=body, content_type="application/json")
+
+
+def code_of(response: TestResponse) -> str:
+    """The code of the single GraphQL error of a response."""
+    [error] = response.get_json()["errors"]
+    return str(error["extensions"]["code"])

@@ -1,6 +1,7 @@
 """Fixtures for tests that start private servers (loaded by conftest as a plugin).
 
 - ``private_redis``: a ``RedisProcess`` of the test's own, which it may stop, pause or fill;
+  ``redis_app``: the app on it and a migrated SQLite file (the Redis fault tests);
 - ``postgres_cluster`` / ``private_postgres`` / ``postgres_admin_url``: PostgreSQL of the
   run's own (a test may stop it), else the TEST_DATABASE_URL server for harmless tests;
 - ``private_database`` / ``harmless_database``: a fresh database on either, dropped after;
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 from tests.support import (
     REDIS_SERVER,
@@ -48,6 +50,14 @@ def private_redis(tmp_path: Path) -> Iterator[RedisProcess]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def redis_app(tmp_path: Path, private_redis: RedisProcess) -> Flask:
+    """The app on a migrated SQLite file and the test's own redis-server."""
+    from tests.faults import migrated_app  # tests.faults imports conftest, which loads this
+
+    return migrated_app(f"sqlite:///{tmp_path / 'app.sqlite'}", private_redis.url)
 
 
 def _start_cluster() -> PostgresCluster:

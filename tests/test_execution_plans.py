@@ -23,86 +23,22 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from hypothesis import HealthCheck, given, settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from config import Config, ProductionConfig
-from graphql_runtime.executor import QueryExecutor, build_schema
+from config import ProductionConfig
+from graphql_runtime.executor import build_schema
 from services import accounts, posts, user_sessions
 from services.errors import NotAuthenticated, NotAuthorized
 from tests.execution_plan_cases import Case, cases
-from tests.helpers import CREATE_POST, GraphQLClient, cookie_value
-from tests.side_effects import GENEROUS_RATE_LIMITS, count_sql
+from tests.plan_pair import Pair
+from tests.side_effects import GENEROUS_RATE_LIMITS
 
 TESTS = Path(__file__).parent
 BENCH = TESTS.parent / "bench"  # the benchmark's workloads too
 # generated documents per run, per database (PLANS_EXAMPLES overrides SQLite's, for a quick run)
 GENERATED = {"sqlite": int(os.environ.get("PLANS_EXAMPLES", "2000")), "postgresql": 300}
-
-
-@dataclasses.dataclass
-class Pair:
-    """A planned app and a graphql-core app, each with an anonymous and a member client."""
-
-    planned: Flask
-    core: Flask
-    clients: dict[str, tuple[FlaskClient, FlaskClient]]
-    outcomes: Counter[str] = dataclasses.field(default_factory=Counter)
-
-    def valid(self, query: str) -> bool:
-        """Whether the document parses and validates."""
-        return self.executor(self.planned).prepare(query).document is not None
-
-    def executor(self, app: Flask) -> QueryExecutor:
-        """The app's GraphQL executor."""
-        executor: QueryExecutor = app.extensions["graphql"]
-        return executor
-
-    def compare(self, case: Case, who: str, on_plan: bool | None = None) -> None:
-        """Send ``case`` to both apps as ``who``: identical answers, and the plan path
-        taken when ``on_plan`` (None: whenever the document is valid)."""
-        payload = {"query": case.query, "variables": case.variables}
-        if case.operation_name:
-            payload["operationName"] = case.operation_name
-        headers = {"X-Request-Id": "req-differential"}
-        stats = self.executor(self.planned).plan_stats
-        before = (stats.planned, stats.fallback)
-        planned_client, core_client = self.clients[who]
-        got = planned_client.post("/graphql", json=payload, headers=headers)
-        want = core_client.post("/graphql", json=payload, headers=headers)
-        context = f"{case}\n{want.get_data(as_text=True)[:2000]}"
-        assert got.status_code == want.status_code, context
-        assert got.headers.get("Retry-After") == want.headers.get("Retry-After"), context
-        assert got.get_data(as_text=True) == want.get_data(as_text=True), context
-        if on_plan is None:
-            on_plan = self.valid(case.query)
-        if on_plan:
-            assert (stats.planned, stats.fallback) == (before[0] + 1, before[1]), context
-        assert self.executor(self.core).plan_stats.planned == 0
-        self.outcomes[_outcome(want.status_code, want.get_json())] += 1
-
-
-def _outcome(status: int, body: dict[str, Any]) -> str:
-    codes = sorted({e.get("extensions", {}).get("code", "-") for e in body.get("errors", [])})
-    return f"{status} {'data' in body} {','.join(codes)}"
-
-
-@pytest.fixture
-def pair(app_factory: Callable[..., Flask]) -> Pair:
-    """Both apps on the same state: two users with posts, a member logged in on both."""
-    planned = app_factory(**GENEROUS_RATE_LIMITS)
-    core = app_factory(GRAPHQL_EXECUTION_PLANS=False, **GENEROUS_RATE_LIMITS)
-    member = GraphQLClient(planned.test_client())
-    for name in ("writer", "member"):
-        assert member.register(name)["user"]
-        for n in range(3):
-            assert member(CREATE_POST, title=f"{name} post {n}")["data"]["createPost"]
-    member_core = core.test_client()
-    member_core.set_cookie("qid", cookie_value(member.client) or "")
-    anonymous = (planned.test_client(), core.test_client())
-    return Pair(planned, core, {"anonymous": anonymous, "member": (member.client, member_core)})
 
 
 # --- faults: a service function made to fail or to return what its type cannot hold ----
@@ -258,51 +194,3 @@ def test_every_query_of_the_suite_answers_exactly_as_graphql_core(
                 selected = name in names if name else len(operations) == 1
                 on_plan = selected and not introspects and pair.valid(query)
                 check(pair, Case(query, {}, name), who, fault_name, on_plan)
-
-
-# --- the switch, batching and what falls back --------------------------------------------
-
-
-def test_plans_are_on_by_default_and_zero_turns_them_off() -> None:
-    assert Config({}).GRAPHQL_EXECUTION_PLANS is True
-    assert Config({"GRAPHQL_EXECUTION_PLANS": "1"}).GRAPHQL_EXECUTION_PLANS is True
-    assert Config({"GRAPHQL_EXECUTION_PLANS": "0"}).GRAPHQL_EXECUTION_PLANS is False
-
-
-def test_creators_are_still_fetched_in_one_statement_on_a_plan(pair: Pair) -> None:
-    client = GraphQLClient(pair.planned.test_client())
-    stats = pair.executor(pair.planned).plan_stats
-    before = (stats.planned, stats.fallback)
-    with count_sql(pair.planned) as statements:
-        listed = client("{ posts { title creator { username } } }")["data"]["posts"]
-    assert {p["creator"]["username"] for p in listed} == {"writer", "member"}
-    assert len(listed) == 6
-    assert len([s for s in statements if 'FROM "user"' in s or "FROM user" in s]) == 1
-    assert (stats.planned, stats.fallback) == (before[0] + 1, before[1])
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        "{ __schema { queryType { name } } }",
-        '{ hello __type(name: "Post") { name } }',
-        'mutation { createPost(title: "by plan?") { id } }',
-    ],
-)
-def test_introspection_and_mutations_run_on_graphql_core(pair: Pair, query: str) -> None:
-    stats = pair.executor(pair.planned).plan_stats
-    before = (stats.planned, stats.fallback)
-    response = pair.clients["member"][0].post("/graphql", json={"query": query})
-    assert response.status_code == 200 and "errors" not in response.get_json()
-    assert (stats.planned, stats.fallback) == (before[0], before[1] + 1)
-
-
-def test_a_plan_is_compiled_once_per_condition_outcome(pair: Pair) -> None:
-    query = "query Q($a: Boolean!) { hello posts @include(if: $a) { id } }"
-    client = GraphQLClient(pair.planned.test_client())
-    for a in (True, False, True, False):
-        assert ("posts" in client(query, a=a)["data"]) is a
-    plans = pair.executor(pair.planned).prepare(query).plans
-    assert plans is not None
-    [operation] = plans.operations()
-    assert sorted(operation.variants) == [(False,), (True,)]

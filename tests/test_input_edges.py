@@ -1,14 +1,12 @@
 """Hostile field values: the same clear 4xx or field error on SQLite and PostgreSQL, never a 5xx.
 
 Long strings, NUL bytes, lone surrogates, control and invisible characters, Unicode that must
-round-trip exactly, and ids that are not 32-bit integers. Property tests draw from every
-Unicode category, surrogates and NUL included.
+round-trip exactly, and ids that are not 32-bit integers. The property tests, drawing from
+every Unicode category, are test_input_properties.py.
 """
 
 from __future__ import annotations
 
-import json
-import string
 import unicodedata
 from collections.abc import Iterator
 from typing import Any
@@ -16,16 +14,21 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
-from tests.helpers import CREATE_POST, REGISTER, GraphQLClient, cookie_value
+from tests.helpers import (
+    CREATE_POST,
+    POST,
+    REGISTER,
+    GraphQLClient,
+    code_of,
+    cookie_value,
+    raw_post,
+)
 from tests.side_effects import count_sql, table_count
 
 pytestmark = pytest.mark.generous_rate_limits
 
-POST = "query P($id: Int!) { post(id: $id) { id title } }"
 UPDATE = "mutation U($id: Int!, $t: String) { updatePost(id: $id, title: $t) { id title } }"
 DELETE = "mutation D($id: Int!) { deletePost(id: $id) }"
 INT32_MAX = 2**31 - 1
@@ -46,12 +49,6 @@ def hashing_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield calls
 
 
-def raw_post(client: GraphQLClient, query: str, variables: dict[str, Any]) -> TestResponse:
-    """Post JSON written by hand (json.dumps keeps lone surrogates as \\ud800 escapes)."""
-    body = json.dumps({"query": query, "variables": variables})
-    return client.client.post("/graphql", data=body, content_type="application/json")
-
-
 def field_errors(response: TestResponse, mutation: str = "register") -> list[str]:
     """The fields named by a register/login payload's errors (a 200 with data)."""
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
@@ -70,12 +67,6 @@ def register(
 def create(client: GraphQLClient, title: str, expect_errors: bool = False) -> TestResponse:
     """The raw response to createPost."""
     return client.post(CREATE_POST, expect_errors=expect_errors, title=title)
-
-
-def code_of(response: TestResponse) -> str:
-    """The code of the single GraphQL error of a response."""
-    [error] = response.get_json()["errors"]
-    return str(error["extensions"]["code"])
 
 
 # --- sizes -----------------------------------------------------------------------------
@@ -260,79 +251,3 @@ def test_posts_arguments_out_of_range(alice: GraphQLClient, args: str, code: str
     else:
         assert response.status_code == 200
         assert code_of(response) == code
-
-
-# --- properties ---------------------------------------------------------------------------
-
-EVERY_CHARACTER = st.characters(exclude_categories=())  # surrogates, NUL, controls included
-TRICKY = st.sampled_from(["\x00", "\ud800", "\udfff", "\u202e", "\u200b", "\u0301", "😀", "\r"])
-TEXT = st.text(st.one_of(EVERY_CHARACTER, TRICKY), max_size=60)
-PROPERTY = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-
-
-def has_surrogate(value: str) -> bool:
-    """Whether ``value`` holds a lone surrogate (not encodable as UTF-8) once sent as JSON.
-
-    A high surrogate followed by a low one is sent as two escapes that decode to one
-    character outside the BMP, which is no surrogate at all.
-    """
-    return any("\ud800" <= ch <= "\udfff" for ch in json.loads(json.dumps(value)))
-
-
-def plainly_valid_title(title: str) -> bool:
-    """Non-blank, short, and free of what storage cannot hold: must be accepted."""
-    banned = {chr(c) for c in range(32)} - {"\t", "\n", "\r"} | {"\x7f"}
-    return bool(title.strip()) and not has_surrogate(title) and not set(title) & banned
-
-
-@PROPERTY
-@given(title=TEXT)
-def test_any_title_is_refused_cleanly_or_round_trips(alice: GraphQLClient, title: str) -> None:
-    response = raw_post(alice, CREATE_POST, {"title": title})
-    assert response.status_code < 500 and response.is_json
-    body = response.get_json()
-    if has_surrogate(title):
-        assert response.status_code == 400
-        return
-    post = (body.get("data") or {}).get("createPost")
-    event("accepted" if post else "refused")
-    if post is None:
-        assert not plainly_valid_title(title), body
-        assert code_of(response) == "BAD_USER_INPUT"
-        return
-    assert post["title"] == title
-    assert alice(POST, id=post["id"])["data"]["post"]["title"] == title
-
-
-def never_a_username(username: str) -> bool:
-    """Whether the username holds what no username may: controls, format chars, spaces."""
-    return has_surrogate(username) or any(
-        unicodedata.category(ch) in {"Cc", "Cf", "Zs", "Zl", "Zp", "Cn", "Co"} for ch in username
-    )
-
-
-NAME_CHARACTERS = st.sampled_from(string.ascii_letters + string.digits + "_.-")
-USERNAMES = st.one_of(TEXT, st.text(st.one_of(NAME_CHARACTERS, TRICKY), min_size=2, max_size=42))
-
-
-@PROPERTY
-@given(username=USERNAMES)
-def test_any_username_is_refused_cleanly_or_round_trips(app: Flask, username: str) -> None:
-    client = GraphQLClient(app.test_client())
-    response = raw_post(client, REGISTER, {"username": username, "password": "correct horse"})
-    assert response.status_code < 500 and response.is_json
-    # A high surrogate followed by a low one is a pair in JSON: the server reads one character.
-    username = json.loads(json.dumps(username))
-    if has_surrogate(username):
-        assert response.status_code == 400
-        return
-    payload = response.get_json()["data"]["register"]
-    if payload["user"] is None:
-        assert [e["field"] for e in payload["errors"]] == ["username"]
-        return
-    event("accepted")
-    assert not never_a_username(username)
-    assert payload["user"]["username"] == username
-    assert client.me() == {"id": payload["user"]["id"], "username": username}
