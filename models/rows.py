@@ -6,6 +6,7 @@ uses; these plain objects carry the same attributes the GraphQL types resolve.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,9 +51,10 @@ class UserSummary:
     updated_at_ms: int
 
     @classmethod
-    def from_row(cls, row: Any) -> UserSummary:
+    def from_row(cls, row: Sequence[Any]) -> UserSummary:
         """From a row of (id, username, created_at, updated_at)."""
-        return cls(row.id, row.username, epoch_ms(row.created_at), epoch_ms(row.updated_at))
+        user_id, username, created, updated = row
+        return cls(user_id, username, epoch_ms(created), epoch_ms(updated))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,7 @@ class PostSummary:
     updated_at_ms: int
 
     @classmethod
-    def from_row(cls, row: Any) -> PostSummary:
+    def from_row(cls, row: Sequence[Any]) -> PostSummary:
         """From a row of (id, title, creator_id, created_at, updated_at)."""
-        created, updated = epoch_ms(row.created_at), epoch_ms(row.updated_at)
-        return cls(row.id, row.title, row.creator_id, created, updated)
+        post_id, title, creator_id, created, updated = row
+        return cls(post_id, title, creator_id, epoch_ms(created), epoch_ms(updated))
