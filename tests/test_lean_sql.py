@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 import infra.database
@@ -137,7 +137,7 @@ def test_cursor_listeners_still_see_every_statement(app: Flask) -> None:
 def postgres_app(app_factory: Callable[..., Flask], database_url: str) -> Flask:
     """The app, on PostgreSQL only."""
     if not database_url.startswith("postgresql"):
-        pytest.skip("a server that closes connections: PostgreSQL only")
+        pytest.skip("PostgreSQL only")
     return app_factory()
 
 
@@ -158,3 +158,11 @@ def test_a_connection_lost_under_a_lean_read_is_a_503_and_is_replaced(
     assert response.get_json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
     # still blind to hang-ups: only a fresh connection can answer, so the dead one is gone
     assert gql(query) == {"data": {"posts": []}}
+
+
+def test_postgresql_sessions_speak_utc(postgres_app: Flask) -> None:
+    """timestamptz reads carry datetime.UTC, which epoch_ms subtracts fastest."""
+    with postgres_app.app_context():
+        assert db.session.execute(text("SHOW TimeZone")).scalar() == "UTC"
+        moment = db.session.execute(text("SELECT now()")).scalar()
+        assert moment.tzinfo is UTC
