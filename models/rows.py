@@ -1,15 +1,16 @@
 """Plain read-only rows: what listings return when they skip the ORM.
 
 Loading 20 ORM objects costs identity-map bookkeeping and change tracking a read never
-uses; these plain objects carry the same attributes the GraphQL types resolve.
+uses; these plain objects carry the same attributes the GraphQL types resolve. Named
+tuples: immutable like the frozen dataclasses they replace, built in a third of the time
+(a frozen dataclass sets each field through object.__setattr__).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import DateTime, type_coerce
 
@@ -41,8 +42,7 @@ def raw_datetime(column: Any) -> Any:
     return type_coerce(column, DateTime(timezone=True)).label(column.key)
 
 
-@dataclass(frozen=True, slots=True)
-class UserSummary:
+class UserSummary(NamedTuple):
     """A user's public fields."""
 
     id: int
@@ -57,8 +57,7 @@ class UserSummary:
         return cls(user_id, username, epoch_ms(created), epoch_ms(updated))
 
 
-@dataclass(frozen=True, slots=True)
-class PostSummary:
+class PostSummary(NamedTuple):
     """A post's fields."""
 
     id: int

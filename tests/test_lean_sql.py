@@ -164,5 +164,5 @@ def test_postgresql_sessions_speak_utc(postgres_app: Flask) -> None:
     """timestamptz reads carry datetime.UTC, which epoch_ms subtracts fastest."""
     with postgres_app.app_context():
         assert db.session.execute(text("SHOW TimeZone")).scalar() == "UTC"
-        moment = db.session.execute(text("SELECT now()")).scalar()
+        moment = db.session.execute(text("SELECT now()")).scalar_one()
         assert moment.tzinfo is UTC
