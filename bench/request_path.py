@@ -62,9 +62,20 @@ def _own_modules(name: str) -> bool:
     return name.split(".", 1)[0] in PACKAGES
 
 
+def _forget_metrics() -> None:
+    """Unregister the metrics an earlier tree registered, so the next one can register its own."""
+    import prometheus_client
+
+    registry = prometheus_client.REGISTRY
+    for collector in list(registry._collector_to_names):  # no public listing
+        if isinstance(collector, prometheus_client.metrics.MetricWrapperBase):
+            registry.unregister(collector)
+
+
 @contextmanager
 def _tree_on_path(root: Path) -> Iterator[None]:
     """Import the project's packages from ``root``; forget them afterwards (the app keeps them)."""
+    _forget_metrics()
     for name in [m for m in sys.modules if _own_modules(m)]:
         del sys.modules[name]
     _forget_metrics()

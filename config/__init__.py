@@ -65,7 +65,10 @@ def engine_options(url: str, statement_timeout_ms: int) -> dict[str, Any]:
             pool_timeout=2,
             connect_args={
                 "connect_timeout": 2,
-                "options": f"-c statement_timeout={statement_timeout_ms}",
+                # Sessions in UTC, which the product stores and speaks: psycopg then reads
+                # timestamptz with datetime.UTC instead of a ZoneInfo (e.g. Etc/UTC, the
+                # server's default here), and epoch_ms subtracts in a quarter of the time.
+                "options": f"-c statement_timeout={statement_timeout_ms} -c TimeZone=UTC",
             },
         )
     return options

@@ -13,7 +13,7 @@ import psycopg
 from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.pool import Pool
 
@@ -58,22 +58,9 @@ def _replace_dead_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -
         raise DisconnectionError("the database server closed this pooled connection")
 
 
-def autocommit_connection() -> Connection:
-    """A pooled connection, outside the request's transaction, for reads: ``with`` it.
-
-    In autocommit a SELECT is one round trip; through the ORM session it is three on
-    PostgreSQL (BEGIN, the SELECT, and the ROLLBACK when the connection returns to the
-    pool). A request may hold this and its session's connection at once, briefly: the
-    pool (10 on PostgreSQL) stays larger than gunicorn's threads (8).
-    """
-    # Set on the connection, not with engine.execution_options(): that builds an engine
-    # view per call, which cost more than the query's execution (5% of a `posts` request).
-    connection = _sqlalchemy(current_app).engine.connect()
-    try:
-        return connection.execution_options(isolation_level="AUTOCOMMIT")
-    except SQLAlchemyError:
-        connection.close()
-        raise
+def current_engine() -> Engine:
+    """The current app's engine."""
+    return _sqlalchemy(current_app).engine
 
 
 def upgrade_database(app: Flask) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from infra import metrics
-from infra.database import autocommit_connection
+from infra.lean_sql import LeanStatement
 from models import User
 from models.entities import utc_now_ms
 from models.rows import UserSummary, raw_datetime
@@ -41,8 +41,10 @@ _USER_COLUMNS = (
     raw_datetime(User.created_at),
     raw_datetime(User.updated_at),
 )
-_USERS_BY_IDS = select(*_USER_COLUMNS).where(User.id.in_(bindparam("ids", expanding=True)))
-_PASSWORD_HASH = select(User.password_hash).where(User.id == bindparam("id"))
+_USERS_BY_IDS = LeanStatement(
+    select(*_USER_COLUMNS).where(User.id.in_(bindparam("ids", expanding=True)))
+)
+_PASSWORD_HASH = LeanStatement(select(User.password_hash).where(User.id == bindparam("id")))
 
 
 @dataclass
@@ -146,8 +148,8 @@ def _current_password_hash(user_id: int) -> str | None:
     before it ends sessions, so either it finds this session in the index or this read
     sees its new hash.
     """
-    with autocommit_connection() as connection:
-        return connection.execute(_PASSWORD_HASH, {"id": user_id}).scalar_one_or_none()
+    rows = _PASSWORD_HASH.all({"id": user_id})
+    return str(rows[0][0]) if rows else None
 
 
 def replace_password(user: User, password: str) -> bool:
@@ -193,9 +195,8 @@ def users_by_ids(user_ids: Iterable[int]) -> dict[int, UserSummary]:
     wanted = set(user_ids)
     if not wanted:
         return {}
-    with autocommit_connection() as connection:
-        rows = connection.execute(_USERS_BY_IDS, {"ids": list(wanted)}).all()
-    return {row.id: UserSummary.from_row(row) for row in rows}
+    rows = _USERS_BY_IDS.all({"ids": list(wanted)})
+    return {row[0]: UserSummary.from_row(row) for row in rows}
 
 
 def _new_user(username: str, password: str, email: str | None) -> User | FieldError:

@@ -56,7 +56,7 @@ def _corrupt_posts(change: dict[str, Any]) -> Callable[..., Any]:
 
     def listing(*args: Any) -> Any:
         found = real(*args)
-        return [dataclasses.replace(p, **change) if i == 1 else p for i, p in enumerate(found)]
+        return [p._replace(**change) if i == 1 else p for i, p in enumerate(found)]
 
     return listing
 
