@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from prometheus_client import REGISTRY
 from werkzeug.test import EnvironBuilder
 
 from bench.services import PrivateRedis, counter_delta
@@ -78,7 +77,6 @@ def _tree_on_path(root: Path) -> Iterator[None]:
     _forget_metrics()
     for name in [m for m in sys.modules if _own_modules(m)]:
         del sys.modules[name]
-    _forget_metrics()
     sys.path.insert(0, str(root))
     try:
         yield
@@ -86,13 +84,6 @@ def _tree_on_path(root: Path) -> Iterator[None]:
         sys.path.remove(str(root))
         for name in [m for m in sys.modules if _own_modules(m)]:
             del sys.modules[name]
-
-
-def _forget_metrics() -> None:
-    """Unregister the process's Prometheus metrics: each tree's infra.metrics registers its
-    own under the same names (an earlier tree's keep working, unexposed)."""
-    for collector in list(REGISTRY._collector_to_names):
-        REGISTRY.unregister(collector)
 
 
 def load_product(name: str, root: Path, env: dict[str, str], migrate: bool) -> Target:

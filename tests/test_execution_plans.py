@@ -12,7 +12,6 @@ included) must be the same, and every valid query must have run on its plan.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import os
 import re
 from collections import Counter
