@@ -84,12 +84,12 @@ class GranianSettings:
     @classmethod
     def from_product(cls, blocking_threads: int | None) -> GranianSettings:
         """granian_server.py's defaults, overridden where given."""
-        conf = runpy.run_path(str(PROJECT / "granian_server.py"))
+        product = runpy.run_path(str(PROJECT / "granian_server.py"))["read_settings"]({})
         return cls(
-            blocking_threads or int(conf["BLOCKING_THREADS"]),
-            int(conf["BACKPRESSURE"]),
-            int(conf["RUNTIME_THREADS"]),
-            str(conf["RUNTIME_MODE"].value),
+            blocking_threads or product.shared.threads,
+            product.backpressure,
+            product.runtime_threads,
+            str(product.runtime_mode.value),
         )
 
     def env(self) -> dict[str, str]:
