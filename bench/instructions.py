@@ -18,7 +18,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from bench import request_path
@@ -96,13 +95,8 @@ def main() -> int:
         return 0
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed: apt-get install -y valgrind")
-    work = Path(tempfile.mkdtemp(prefix="instructions-"))
-    redis = PrivateRedis()
-    try:
+    with request_path.private_workspace("instructions-") as (redis, work):
         measure(args, redis, work)
-    finally:
-        redis.stop()
-        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

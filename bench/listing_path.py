@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import statistics
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +37,8 @@ from bench.request_path import (
     load_flask_floor,
     load_product,
     log_in,
+    private_workspace,
+    report,
     spy,
 )
 from bench.services import Postgres, PrivateRedis
@@ -108,20 +107,6 @@ def measure(
     return samples
 
 
-def report(samples: Samples, names: list[str], args: Any) -> None:
-    """Print the table: min and median µs per request, and the ratios to bare Flask."""
-    print(f"\n{args.batches} interleaved batches of {args.size} requests, µs per request,")
-    print("minimum (median) of the batches; ratios from the minima")
-    ratios = [n for n in names if n != "flask"]
-    head = ["workload", *names, *(f"{n}/flask req/s" for n in ratios)]
-    print("| " + " | ".join(head) + " |\n" + "|---" * len(head) + "|")
-    for workload, query in WORKLOADS.items():
-        runs = {n: samples[n, workload] for n in names}
-        cells = [f"{min(runs[n]):.1f} ({statistics.median(runs[n]):.1f})" for n in names]
-        shares = [f"{min(runs['flask']) / min(runs[n]):.2f}" for n in ratios]
-        print(f"| `{query}` | " + " | ".join(cells + shares) + " |")
-
-
 def parse_args() -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -161,14 +146,12 @@ def run(args: argparse.Namespace, redis: PrivateRedis, database_url: str, work: 
         trim(database_url, max_id)
         return
     samples = measure(targets, templates, args, lambda: trim(database_url, max_id))
-    report(samples, [t.name for t in targets], args)
+    report(samples, [t.name for t in targets], args, WORKLOADS)
 
 
 def main() -> int:
     """Run against a private redis-server and the chosen (or a scratch) database."""
     args = parse_args()
-    work = Path(tempfile.mkdtemp(prefix="listing-path-"))
-    redis = PrivateRedis()
     postgres = Postgres()
     own_url = os.environ.get("LISTING_DATABASE_URL")
     database_url = own_url or postgres.recreate(SCRATCH_DATABASE)
@@ -176,10 +159,9 @@ def main() -> int:
         if own_url:
             with psycopg.connect(own_url, autocommit=True) as conn:
                 conn.execute('DROP TABLE IF EXISTS post, "user", alembic_version CASCADE')
-        run(args, redis, database_url, work)
+        with private_workspace("listing-path-") as (redis, work):
+            run(args, redis, database_url, work)
     finally:
-        redis.stop()
-        shutil.rmtree(work, ignore_errors=True)
         if not own_url:
             postgres.drop(SCRATCH_DATABASE)
     return 0

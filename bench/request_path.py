@@ -219,14 +219,16 @@ def measure(targets: list[Target], templates: dict[str, dict[str, Any]], args: A
     return samples
 
 
-def report(samples: Samples, names: list[str], args: Any) -> None:
+def report(
+    samples: Samples, names: list[str], args: Any, workloads: dict[str, str] = WORKLOADS
+) -> None:
     """Print the table: min and median µs per request, and the ratios to bare Flask."""
     print(f"\n{args.batches} interleaved batches of {args.size} requests, µs per request,")
     print("minimum (median) of the batches; ratios from the minima")
     ratios = [n for n in names if n != "flask"]
     head = ["workload", *names, *(f"{n}/flask req/s" for n in ratios)]
     print("| " + " | ".join(head) + " |\n" + "|---" * len(head) + "|")
-    for workload, query in WORKLOADS.items():
+    for workload, query in workloads.items():
         runs = {n: samples[n, workload] for n in names}
         cells = [f"{min(runs[n]):.1f} ({statistics.median(runs[n]):.1f})" for n in names]
         shares = [f"{min(runs['flask']) / min(runs[n]):.2f}" for n in ratios]
@@ -305,16 +307,23 @@ def run(args: argparse.Namespace, redis: PrivateRedis, work: Path) -> None:
         print(f"Redis commands per `{WORKLOADS[workload]}`: " + ", ".join(counts))
 
 
-def main() -> int:
-    """Run against a private redis-server, removed afterwards."""
-    args = parse_args()
-    work = Path(tempfile.mkdtemp(prefix="request-path-"))
+@contextmanager
+def private_workspace(prefix: str) -> Iterator[tuple[PrivateRedis, Path]]:
+    """A private redis-server and a scratch directory, both removed afterwards."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     redis = PrivateRedis()
     try:
-        run(args, redis, work)
+        yield redis, work
     finally:
         redis.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> int:
+    """Run against a private redis-server, removed afterwards."""
+    args = parse_args()
+    with private_workspace("request-path-") as (redis, work):
+        run(args, redis, work)
     return 0
 
 
