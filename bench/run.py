@@ -87,7 +87,11 @@ class Bench:
         self.with_hello_under_login = HELLO_UNDER_LOGIN in ids
         self.cpus = Cpus(os.cpu_count() or 1)
         self.redis, self.postgres = PrivateRedis(), Postgres()
-        self.lineup = Lineup(args, self.cpus.server, self.redis, self.postgres)
+        try:
+            self.lineup = Lineup(args, self.cpus.server, self.redis, self.postgres)
+        except BaseException:
+            self.redis.stop()  # main's teardown needs a Bench: this one was never made
+            raise
         self.cases = Cases(self.lineup, self.workloads, out)
         self.measurer = Measurer(args, wrk, self.cpus, self.cases)
         self.audit = RedisAudit(self.cases)
