@@ -10,17 +10,19 @@ from __future__ import annotations
 import os
 import runpy
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import psutil
 
 from bench.client import Client, gql_body, wait_until_up
 from bench.services import project_dir
+from serving import MADE_DIR
 from tests.support import free_port
 from tests.support.app_servers import full_env, server_command
 
@@ -40,6 +42,24 @@ CREATE_POST_QUERY = 'mutation { createPost(title: "bench post") { id title } }'
 SEED_POST_QUERY = "mutation Seed($title: String!) { createPost(title: $title) { id } }"
 
 
+def settings_module(name: str) -> dict[str, Any]:
+    """The globals of a server's settings module, with what it did to the environment undone.
+
+    gunicorn.conf.py prepares a metrics directory for its workers when it runs: left in
+    this process's environment, every server started afterwards would share it, and the
+    first to exit would remove it under the others.
+    """
+    before = dict(os.environ)
+    try:
+        return runpy.run_path(str(PROJECT / name))
+    finally:
+        made = os.environ.get(MADE_DIR)
+        if made and made != before.get(MADE_DIR):
+            shutil.rmtree(made, ignore_errors=True)
+        os.environ.clear()
+        os.environ.update(before)
+
+
 @dataclass(frozen=True)
 class GunicornSettings:
     """gunicorn's worker settings: the product's gunicorn.conf.py, with the run's overrides."""
@@ -51,7 +71,7 @@ class GunicornSettings:
     @classmethod
     def from_product(cls, worker_class: str | None, threads: int | None) -> GunicornSettings:
         """gunicorn.conf.py's defaults, overridden where given."""
-        conf = runpy.run_path(str(PROJECT / "gunicorn.conf.py"))
+        conf = settings_module("gunicorn.conf.py")
         return cls(
             worker_class or str(conf["worker_class"]),
             threads or int(conf["threads"]),
@@ -84,7 +104,7 @@ class GranianSettings:
     @classmethod
     def from_product(cls, blocking_threads: int | None) -> GranianSettings:
         """granian_server.py's defaults, overridden where given."""
-        product = runpy.run_path(str(PROJECT / "granian_server.py"))["read_settings"]({})
+        product = settings_module("granian_server.py")["read_settings"]({})
         return cls(
             blocking_threads or product.shared.threads,
             product.backpressure,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import runpy
+import os
 
-from bench.targets import PROJECT, GranianSettings, GunicornSettings
+from bench.targets import GranianSettings, GunicornSettings, settings_module
 from granian_server import read_settings
 
 
@@ -19,7 +19,11 @@ def test_granian_targets_take_granian_servers_defaults() -> None:
 
 
 def test_gunicorn_targets_take_gunicorn_confs_settings() -> None:
-    conf = runpy.run_path(str(PROJECT / "gunicorn.conf.py"))
+    environment = dict(os.environ)
+    conf = settings_module("gunicorn.conf.py")
+    # gunicorn.conf.py made a metrics directory for its workers: none of it may stay in
+    # this process, whose later servers would share (and remove) it
+    assert dict(os.environ) == environment
     bench = GunicornSettings.from_product(None, None)
     assert (bench.worker_class, bench.threads) == (conf["worker_class"], conf["threads"])
     assert bench.keepalive == conf["keepalive"]
