@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 import infra.database
@@ -19,6 +19,7 @@ from models import Post, User
 from models.rows import epoch_ms, from_epoch_ms
 from services import accounts, posts
 from tests.helpers import GraphQLClient
+from tests.side_effects import count_sql
 from tests.test_db_connections import _terminate_other_backends
 from tests.test_read_views import FLOAT_TRAPS
 
@@ -116,18 +117,8 @@ def test_connections_go_back_to_the_pool_as_they_came(app: Flask) -> None:
 def test_cursor_listeners_still_see_every_statement(app: Flask) -> None:
     """With a cursor-execute listener (tracing), statements go through Core and are seen."""
     seed_fixed_posts(app)
-    seen: list[str] = []
-
-    def remember(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", remember)
-    try:
+    with count_sql(app) as seen:
         listing = GraphQLClient(app.test_client())(LISTING, limit=10)["data"]["posts"]
-    finally:
-        event.remove(engine, "before_cursor_execute", remember)
     assert listing == expected_listing()
     assert any("FROM post" in s for s in seen) and any('FROM "user"' in s or "FROM user" in s
                                                        for s in seen)  # fmt: skip
