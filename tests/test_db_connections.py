@@ -8,7 +8,7 @@ from collections.abc import Callable
 import psycopg
 import pytest
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from extensions import db
 from infra.database import server_hung_up
@@ -91,3 +91,20 @@ def test_pooled_connections_are_reused_without_a_ping(postgres_app: Flask) -> No
         db.session.remove()
         assert first == second
         assert db.engine.pool._pre_ping is False
+
+
+def test_connections_every_thread_held_at_once_are_kept(postgres_app: Flask) -> None:
+    """8 threads (the servers' default) busy at once, twice: the second time opens none.
+
+    A pool that keeps fewer than it lends closes the surplus on return and reconnects
+    (a new backend process each time) on the next burst: under load, on every request.
+    """
+    with postgres_app.app_context():
+        engine = db.engine
+    connects: list[object] = []
+    event.listen(engine, "connect", lambda *_: connects.append(None))
+    for _ in range(2):
+        held = [engine.raw_connection() for _ in range(8)]
+        for connection in held:
+            connection.close()
+    assert len(connects) <= 8, len(connects)
