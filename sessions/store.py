@@ -27,6 +27,7 @@ from flask_session.redis import RedisSessionInterface
 from redis.exceptions import RedisClusterException, RedisError
 
 from infra.headers import add_vary
+from infra.redis_client import lean_get
 from sessions.index import SessionIndex
 from sessions.keys import SessionKeys, is_session_id
 from sessions.policy import SessionPolicy
@@ -98,7 +99,7 @@ class RedisSessionStore(RedisSessionInterface):
         return StoredSession(sids[0], reader=self._read)
 
     def _read(self, sid: str) -> dict[str, Any]:
-        return self._accept(sid, self.client.get(self.keys.record(sid)))
+        return self._accept(sid, lean_get(self.client, self.keys.record(sid)))
 
     def load_with_ttl(self, session: StoredSession) -> int | None:
         """Load the record if not yet loaded, reading its TTL in the same round trip.

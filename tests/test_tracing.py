@@ -20,7 +20,7 @@ from opentelemetry.trace import SpanKind
 
 from infra import otel_sdk, tracing
 from infra.logs import ACCESS_LOGGER, JsonFormatter
-from tests.helpers import REGISTER
+from tests.helpers import ME, REGISTER
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
@@ -129,3 +129,15 @@ def test_provider_from_the_environment_names_the_service(monkeypatch) -> None:
     provider = otel_sdk._provider_from_env()
     assert provider.resource.attributes["service.name"] == "seed-service"
     provider.shutdown()
+
+
+def test_the_session_read_is_traced(traced_app, exporter) -> None:
+    """The lean GET steps aside for the instrumented client while tracing is on."""
+    client = traced_app.test_client()
+    variables = {"username": "carol", "password": "pw pw pw"}
+    client.post("/graphql", json={"query": REGISTER, "variables": variables})
+    exporter.clear()
+    response = client.post("/graphql", json={"query": ME}, headers={"traceparent": TRACEPARENT})
+    assert response.get_json()["data"]["me"]["username"] == "carol"
+    commands = [s.name for s in in_trace(exporter) if s.attributes.get("db.system") == "redis"]
+    assert commands == ["GET"], commands
