@@ -1,6 +1,7 @@
 """What metrics add to a request, in process: a logged-in `me` through the whole app with and
 without the WSGI timer, interleaved (noisy on a shared machine), and the per-event counter
-and a GraphQL request's two histogram observations on their own.
+and a GraphQL request's two histogram observations on their own (queued), then the flush
+that records them (the flusher thread's work, per request).
 
 ``python -m bench.metrics_cost`` (in-process values) or with PROMETHEUS_MULTIPROC_DIR set to
 an empty directory (the servers' mode: values in mmapped files). Needs REDIS_URL.
@@ -35,7 +36,7 @@ def per_call_us(call: Callable[[], Any], n: int) -> float:
 
 
 def main() -> None:
-    """Print the medians: request with and without the timer, and one count()."""
+    """Print the medians: request with and without the timer, one count(), and a flush."""
     workdir = tempfile.mkdtemp()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir}/bench.sqlite"}
     env.update(ARGON2_TIME_COST="1", ARGON2_MEMORY_COST="1024", ARGON2_PARALLELISM="1")
@@ -56,17 +57,22 @@ def main() -> None:
         with_timer.append(per_call_us(me, PER_ROUND))
         app.wsgi_app = timed.wsgi_app  # type: ignore[method-assign,assignment]
         without.append(per_call_us(me, PER_ROUND))
+    metrics.flush()
     count = per_call_us(lambda: metrics.count("document_cache", outcome="hit"), 20000)
     operation = ("Me", "query")
     observe = per_call_us(
         lambda: metrics.observe_request("/graphql", "POST", "200", 4e-4, operation), 20000
     )
+    started = time.perf_counter()
+    metrics.flush()  # what the flusher thread does with them, per request queued
+    flushed = (time.perf_counter() - started) / 20000 * 1e6
     mode = "multiprocess files" if os.environ.get("PROMETHEUS_MULTIPROC_DIR") else "in process"
     print(f"metrics values: {mode}; python {sys.version.split()[0]}")
     print(f"me with the timer:    {statistics.median(with_timer):7.1f} us")
     print(f"me without the timer: {statistics.median(without):7.1f} us")
     print(f"one count():          {count:7.2f} us")
     print(f"one GraphQL request's histograms: {observe:7.2f} us")
+    print(f"their share of a flush: {flushed:7.2f} us per request (count and histograms)")
 
 
 if __name__ == "__main__":

@@ -3,20 +3,24 @@ development and only to METRICS_ALLOW in production; /livez checks nothing."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest
 
 from blueprints.metrics import allowed
 from config import ConfigError, DevelopmentConfig, ProductionConfig
 from infra import metrics, tracing
 from tests.conftest import make_config
 from tests.helpers import LOGIN, ME, GraphQLClient
+from tests.support import wait_for
 
 DOWN_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 def sample(name: str, **labels: str) -> float:
     """A metric's current value in this process (0 when never counted)."""
+    metrics.flush()
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
@@ -134,3 +138,42 @@ def test_otel_sdk_disabled_keeps_tracing_off() -> None:
     assert tracing.enabled(configured)
     assert not tracing.enabled({**configured, "OTEL_SDK_DISABLED": "true"})
     assert not tracing.enabled({})
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_queued_observations_are_recorded_as_observing_each_would(seed: int) -> None:
+    """Bulk recording, bucket by bucket, against prometheus_client's own observe()."""
+    rng = random.Random(seed)
+    bounds = metrics.LATENCY_BUCKETS
+    amounts = [rng.choice([*bounds, rng.uniform(0, 12), rng.expovariate(500)]) for _ in range(300)]
+    registry = CollectorRegistry()
+    one_by_one = Histogram("each", "", ["k"], buckets=bounds, registry=registry).labels("x")
+    in_bulk = Histogram("bulk", "", ["k"], buckets=bounds, registry=registry).labels("x")
+    for amount in amounts:
+        one_by_one.observe(amount)
+    metrics.observe_many(in_bulk, amounts[:100])
+    metrics.observe_many(in_bulk, amounts[100:])
+    text = generate_latest(registry).decode()
+    each, bulk = _samples(text, "each"), _samples(text, "bulk")
+    assert bulk.pop("_sum") == pytest.approx(each.pop("_sum"), rel=1e-12)  # in another order
+    assert each == bulk  # every bucket, +Inf and the count, exactly
+    assert len(each) == len(bounds) + 3
+
+
+def _samples(exposition: str, name: str) -> dict[str, float]:
+    """A histogram child's samples: name suffix and labels -> value (created: 0)."""
+    found = {}
+    for line in exposition.splitlines():
+        if line.startswith(name):
+            key, _, value = line.removeprefix(name).rpartition(" ")
+            suffix = key.partition("{")[0]
+            found[suffix if suffix in ("_sum", "_created") else key] = float(value)
+    found["_created"] = 0.0  # when each was made, not what it counted
+    return found
+
+
+def test_the_flusher_records_queued_requests_without_a_scrape() -> None:
+    labels = {"route": "/flusher-test", "method": "GET", "status": "200"}
+    name = "http_request_duration_seconds_count"
+    metrics.observe_request("/flusher-test", "GET", "200", 0.001, None)
+    wait_for("the flusher thread", lambda: REGISTRY.get_sample_value(name, labels) == 1.0)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,10 @@ HELLO = "query Hello { hello }"
 MAX_TRIES = 400  # fresh connections before giving up on reaching both workers
 
 
-def scrape(base_url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(base_url: str) -> Samples:
     """Every sample of one GET /metrics, by name and labels."""
     status, headers, body = HttpClient(base_url).request("GET", "/metrics")
     assert status == 200 and headers["Content-Type"].startswith("text/plain")
@@ -37,9 +41,21 @@ def scrape(base_url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]
     }
 
 
-def value(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str):
+def value(samples: Samples, name: str, **labels: str) -> float:
     """One sample's value (0 when absent)."""
     return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def scrape_when(base_url: str, settled: Callable[[Samples], bool]) -> Samples:
+    """A scrape once ``settled`` holds: each worker records its requests within a second."""
+    found: list[Samples] = []
+
+    def check() -> bool:
+        found[:] = [scrape(base_url)]
+        return settled(found[0])
+
+    wait_for("the workers' metrics", check, timeout=10, interval=0.2)
+    return found[0]
 
 
 def hello_until_both_workers_answered(base_url: str, metrics_dir: Path, workers: list[int]) -> int:
@@ -50,6 +66,7 @@ def hello_until_both_workers_answered(base_url: str, metrics_dir: Path, workers:
         status, body = HttpClient(base_url).graphql(HELLO)
         assert status == 200 and body["data"] == {"hello": "hello world"}
         sent += 1
+        time.sleep(0.01 if sent > 20 else 0)  # a worker's file appears at its first flush
     return sent
 
 
@@ -80,8 +97,11 @@ def test_one_scrape_counts_every_workers_requests(
         assert client.graphql(REGISTER, username="alice", password="correct horse")[0] == 200
         assert client.graphql(LOGIN, username="alice", password="wrong password")[0] == 200
 
-        samples = scrape(server.base_url)
         graphql = {"route": "/graphql", "method": "POST", "status": "200"}
+        samples = scrape_when(
+            server.base_url,
+            lambda s: value(s, "http_request_duration_seconds_count", **graphql) >= sent + 2,
+        )
         assert value(samples, "http_request_duration_seconds_count", **graphql) == sent + 2
         hello = {"operation": "Hello", "type": "query", "status": "200"}
         assert value(samples, "graphql_operation_duration_seconds_count", **hello) == sent
@@ -96,11 +116,14 @@ def test_one_scrape_counts_every_workers_requests(
 
         os.kill(workers[0], signal.SIGKILL)
         wait_for_replacement(server.process.pid, workers)
-        after = scrape(server.base_url)
-        # the dead worker's requests are still counted; the scrape itself is one more
-        assert value(after, "graphql_operation_duration_seconds_count", **hello) == sent
+        # the dead worker's recorded requests are still counted, and the scrapes are too
+        # (once a live worker has recorded one: what a killed worker had queued is lost)
         metrics_route = {"route": "/metrics", "method": "GET", "status": "200"}
-        assert value(after, "http_request_duration_seconds_count", **metrics_route) >= 1
+        after = scrape_when(
+            server.base_url,
+            lambda s: value(s, "http_request_duration_seconds_count", **metrics_route) >= 1,
+        )
+        assert value(after, "graphql_operation_duration_seconds_count", **hello) == sent
     assert not (metrics_dir / "counter_1.db").exists()
 
 
@@ -113,8 +136,11 @@ def test_server_makes_and_removes_its_own_metrics_directory(
         assert len(made) == 1
         for _ in range(4):
             assert HttpClient(server.base_url).graphql(HELLO)[0] == 200
-        samples = scrape(server.base_url)
         hello = {"operation": "Hello", "type": "query", "status": "200"}
+        samples = scrape_when(
+            server.base_url,
+            lambda s: value(s, "graphql_operation_duration_seconds_count", **hello) >= 4,
+        )
         assert value(samples, "graphql_operation_duration_seconds_count", **hello) == 4
     assert not made[0].exists()
 
@@ -127,7 +153,7 @@ def test_counts_survive_a_sighup_reload(tmp_path: Path, redis_url: str) -> None:
             assert HttpClient(server.base_url).graphql(HELLO)[0] == 200
         os.kill(server.process.pid, signal.SIGHUP)  # gunicorn re-reads gunicorn.conf.py
         wait_for("new workers", lambda: not set(old) & set(worker_pids(server.process.pid, 2)))
-        samples = scrape(server.base_url)
+        samples = scrape(server.base_url)  # the old workers recorded theirs as they exited
         hello = {"operation": "Hello", "type": "query", "status": "200"}
         assert value(samples, "graphql_operation_duration_seconds_count", **hello) == 5
         assert len(list(tmp_path.glob("seed-metrics-*"))) == 1
