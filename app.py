@@ -20,7 +20,7 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error handlers."""
     app = Application(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=True)
     app.config.from_object(config or load_config())
-    request_ids.init_app(app)  # first: every later hook, refusals included, has the id
+    request_ids.init_app(app)  # around Flask: every answer, refusals and 404s too, has the id
     logs.init_app(app)
     init_extensions(app)
     init_observability(app)  # before security's hooks: refused requests get spans too

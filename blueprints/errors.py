@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from infra.logs import current_request_id
 from services.errors import (
     OUTAGES,
     RateLimited,
@@ -31,16 +32,18 @@ RETRY_AFTER_SECONDS = "1"
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     """The shape every REST error takes."""
     body = {"code": code, "message": message}
-    if "request_id" in g:
-        body["requestId"] = g.request_id
+    request_id = current_request_id("")
+    if request_id:
+        body["requestId"] = request_id
     return {"error": body}
 
 
 def graphql_error_body(code: str, message: str) -> dict[str, list[dict[str, object]]]:
     """The shape every error of the GraphQL endpoint takes."""
     extensions = {"code": code}
-    if "request_id" in g:
-        extensions["requestId"] = g.request_id
+    request_id = current_request_id("")
+    if request_id:
+        extensions["requestId"] = request_id
     return {"errors": [{"message": message, "extensions": extensions}]}
 
 
@@ -86,7 +89,7 @@ def handle_internal_error(error: InternalServerError) -> Response:
     if isinstance(original, SessionInterrupted):
         message = "The session ended (logout or revocation) while this request was running."
         return error_response("SESSION_ENDED", message, 409)
-    log.error("unhandled error [request %s]", g.get("request_id", "-"), exc_info=original)
+    log.error("unhandled error [request %s]", current_request_id(), exc_info=original)
     return error_response("INTERNAL_SERVER_ERROR", "Internal server error", 500)
 
 

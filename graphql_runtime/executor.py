@@ -10,7 +10,7 @@ from typing import Any
 
 from ariadne import load_schema_from_path, make_executable_schema
 from ariadne.utils import unwrap_graphql_error
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -34,6 +34,7 @@ from graphql_runtime.plans import DocumentPlans, PlanStats
 from graphql_runtime.resolution import OperationRefused, resolve_operation
 from graphql_runtime.resolvers import bindables
 from infra import metrics
+from infra.logs import current_request_id
 from services.errors import (
     InvalidInput,
     RateLimited,
@@ -247,7 +248,7 @@ def _service_error(error: GraphQLError, original: ServiceError) -> dict[str, Any
 
 
 def _masked_error(error: GraphQLError, original: BaseException) -> dict[str, Any]:
-    request_id = g.get("request_id", "-")
+    request_id = current_request_id()
     log.error("unexpected error in a resolver [request %s]", request_id, exc_info=original)
     extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
     return {**_position(error), "message": "Internal server error", "extensions": extensions}

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from flask import Flask, g, has_request_context
+from flask import Flask, has_request_context, request
 
 from infra.tracing import TRACE_ID_ENVIRON
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 ACCESS_LOGGER = "access"
+REQUEST_ID_ENVIRON = "seed.request_id"  # set by web/request_ids.py before Flask runs
 _json = msgspec.json.Encoder()
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 _access = logging.getLogger(ACCESS_LOGGER)
@@ -30,9 +31,15 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Add ``request_id`` (or "-") to the record."""
         if not hasattr(record, "request_id"):
-            in_request = has_request_context() and "request_id" in g
-            record.request_id = g.request_id if in_request else "-"
+            record.request_id = current_request_id()
         return True
+
+
+def current_request_id(default: str = "-") -> str:
+    """The id of the request being handled; ``default`` outside a request or before its id."""
+    if not has_request_context():
+        return default
+    return str(request.environ.get(REQUEST_ID_ENVIRON, default))
 
 
 class JsonFormatter(logging.Formatter):
@@ -183,7 +190,7 @@ def _log_access(
         "durationMs": round(seconds * 1000, 2),
         "remoteAddr": environ.get("REMOTE_ADDR"),
     }
-    request_id = next((value for name, value in headers if name == "X-Request-Id"), "-")
+    request_id = environ.get(REQUEST_ID_ENVIRON, "-")
     # makeRecord + handle rather than .info(), which walks the stack for the caller's file
     # and line that no format here prints: a third of the access log's cost
     record = _access.makeRecord(

@@ -9,12 +9,13 @@ import logging
 from typing import Any
 
 import pytest
-from flask import Flask, g
+from flask import Flask
 from graphql import GraphQLError, located_error, parse
 from sqlalchemy import text
 
 from extensions import db
 from graphql_runtime.executor import graphql_runtime
+from infra.logs import REQUEST_ID_ENVIRON
 from tests.helpers import CREATE_POST, GraphQLClient
 from tests.side_effects import table_count
 
@@ -61,8 +62,9 @@ def _format(app: Flask, raised: Exception) -> dict[str, Any]:
     """Format ``raised`` as the executor would after a resolver raised it for ``me``."""
     document = parse("{ me { id } }")
     error = located_error(raised, [document.definitions[0]], ["me"])
-    with app.test_request_context("/graphql"):
-        g.request_id = "req-direct-7"
+    with app.test_request_context(
+        "/graphql", environ_base={REQUEST_ID_ENVIRON: "req-direct-7"}
+    ):  # as web/request_ids.py leaves it
         return graphql_runtime.executor.format_error(error)
 
 

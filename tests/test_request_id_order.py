@@ -39,3 +39,15 @@ def test_the_access_log_line_of_a_refusal_names_its_request(app_factory, caplog)
         response = client.post("/graphql", json={"query": ME}, headers=CROSS_SITE[0])
     [record] = [r for r in caplog.records if r.name == ACCESS_LOGGER]
     assert record.request_id == response.headers["X-Request-Id"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"), [("GET", "/nowhere", 404), ("PUT", "/me", 405)]
+)
+def test_answers_flask_makes_without_a_view_carry_the_request_id(
+    client: FlaskClient, method: str, path: str, status: int
+) -> None:
+    response = client.open(path, method=method, headers={"X-Request-Id": "lost-42"})
+    assert response.status_code == status
+    assert response.headers.getlist("X-Request-Id") == ["lost-42"]
+    assert response.get_json()["error"]["requestId"] == "lost-42"
