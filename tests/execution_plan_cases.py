@@ -42,6 +42,7 @@ from graphql import (
     print_ast,
     value_from_ast_untyped,
 )
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import from_schema
 
@@ -208,6 +209,17 @@ class Rewrite:
             definitions.insert(self.draw(st.integers(0, 1)), other)
         query = print_ast(DocumentNode(definitions=tuple(definitions)))
         return Case(query, self.variables, operation_name)
+
+
+def differential_settings(examples: int) -> settings:
+    """Hypothesis settings of the differential tests: the same examples on every run."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 def cases(

@@ -21,7 +21,7 @@ import pytest
 import redis
 from flask import Flask
 from graphql import OperationDefinitionNode, OperationType, parse, print_ast
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
@@ -30,7 +30,7 @@ from config import normalise_database_url
 from graphql_runtime.executor import build_schema
 from services import accounts, auth, posts
 from services.errors import NotAuthorized
-from tests.execution_plan_cases import Case, cases, suite_documents
+from tests.execution_plan_cases import Case, cases, differential_settings, suite_documents
 from tests.mutation_pair import PASSWORD, MutationPair, build_known
 from tests.mutation_state import Patch, StateStore, patched
 from tests.side_effects import GENEROUS_RATE_LIMITS
@@ -109,13 +109,7 @@ def test_generated_mutations_answer_and_write_exactly_as_graphql_core(
     generated = cases(schema, list(schema.mutation_type.fields), OperationType.MUTATION, MODES)
     turn = count()
 
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @differential_settings(examples)
     @given(case=generated.map(_fold_ids))
     def run(case: Case) -> None:
         n, turns = next(turn), len(FAULT_CYCLE)  # who and fault by turns, so all pairs come up

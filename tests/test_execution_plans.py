@@ -21,14 +21,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from config import ProductionConfig
 from graphql_runtime.executor import build_schema
 from services import accounts, posts, user_sessions
 from services.errors import NotAuthenticated, NotAuthorized
-from tests.execution_plan_cases import Case, cases, suite_documents
+from tests.execution_plan_cases import Case, cases, differential_settings, suite_documents
 from tests.plan_pair import Pair
 from tests.side_effects import GENEROUS_RATE_LIMITS
 
@@ -108,13 +108,7 @@ def run_generated(pair: Pair, examples: int, who: tuple[str, ...]) -> Counter[st
     schema = build_schema()
     turn = iter(range(10**9))
 
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @differential_settings(examples)
     @given(case=cases(schema))
     def run(case: Case) -> None:
         n = next(turn)  # who and which fault by turns, so each combination comes up often
