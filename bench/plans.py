@@ -1,9 +1,9 @@
 """In-process micro-benchmark: graphql-core's execute_sync against the compiled plan.
 
 `python -m bench.plans` runs the product's schema (schema.graphql with the product's type
-resolvers) with the Query fields served from memory: no HTTP, no database, no Redis. Each
-case is checked to give the same result on both executors, then timed in alternating
-rounds of --number executions in one process. The table gives each executor's best µs
+resolvers) with the Query fields and createPost served from memory: no HTTP, no database,
+no Redis. Each case is checked to give the same result on both executors, then timed in
+alternating rounds of --number executions in one process. The table gives each executor's best µs
 per execution, the ratio of the bests, and the median of the per-round ratios (rounds run
 back to back, so a busy machine's drift disturbs that one least).
 """
@@ -17,12 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ariadne import QueryType, load_schema_from_path, make_executable_schema
+from ariadne import MutationType, QueryType, load_schema_from_path, make_executable_schema
 from graphql import ExecutionResult, GraphQLSchema, execute_sync, parse
 
 from graphql_runtime.executor import SCHEMA_PATH
 from graphql_runtime.plans import DocumentPlans
 from graphql_runtime.resolvers import bindables
+from graphql_runtime.resolvers.mutation import mutation as product_mutation
 from graphql_runtime.resolvers.query import query as product_query
 from models.rows import PostSummary, UserSummary
 
@@ -34,6 +35,7 @@ CASES = [
         "`posts { id title creator { username } }` x20",
         "{ posts(limit: 20) { id title creator { username } } }",
     ),
+    ("`createPost { id title }`", 'mutation { createPost(title: "bench post") { id title } }'),
 ]
 USERS = {i: UserSummary(i, f"user{i}", 1_700_000_000_000, 1_700_000_000_000) for i in range(1, 6)}
 POSTS = [
@@ -61,8 +63,14 @@ class MemoryContext:
     me: UserSummary = USERS[1]
 
 
+def create_post(_: Any, info: Any, title: str) -> PostSummary:
+    """A new post by the context's user, kept nowhere."""
+    now = 1_700_000_001_000
+    return PostSummary(len(POSTS), title, info.context.me.id, now, now)
+
+
 def memory_schema() -> GraphQLSchema:
-    """The product's schema and type resolvers, with Query fields served from memory."""
+    """The product's schema and type resolvers, with Query fields and createPost in memory."""
     query = QueryType()
     query.set_field("hello", lambda *_: "hello world")
     query.set_field("me", lambda _, info: info.context.me)
@@ -73,8 +81,10 @@ def memory_schema() -> GraphQLSchema:
         info.context.users.prime([post.creator_id for post in found])
         return found
 
-    others = [b for b in bindables if b is not product_query]
-    return make_executable_schema(load_schema_from_path(SCHEMA_PATH), query, *others)
+    mutation = MutationType()
+    mutation.set_field("createPost", create_post)
+    others = [b for b in bindables if b not in (product_query, product_mutation)]
+    return make_executable_schema(load_schema_from_path(SCHEMA_PATH), query, mutation, *others)
 
 
 def executors(schema: GraphQLSchema, query: str) -> tuple[Callable[[], ExecutionResult], ...]:

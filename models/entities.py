@@ -44,12 +44,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _stamp() -> datetime:
+    # utc_now_ms looked up when a row is stamped, not when the model is defined: a test
+    # that pins the clock (tests/mutation_state.py) replaces it here and in the services.
+    return utc_now_ms()
+
+
 class TimestampMixin:
     """createdAt / updatedAt columns, as on the seed's entities."""
 
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now_ms)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_stamp)
     updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=_same_as_created, onupdate=utc_now_ms
+        UTCDateTime(), default=_same_as_created, onupdate=_stamp
     )
 
     @property

@@ -1,6 +1,6 @@
-"""Generated query documents for the plan-vs-graphql-core differential tests.
+"""Generated documents for the plan-vs-graphql-core differential tests.
 
-hypothesis-graphql draws valid queries over the real schema with literal arguments; a
+hypothesis-graphql draws valid queries (or mutations) over the real schema with literal arguments; a
 rewrite then lifts arguments into variables (with defaults, nulls and values that do not
 coerce), adds @skip/@include on variables and literals, aliases and repeats fields, wraps
 them in inline fragments and named fragments, and sometimes names the operation next to
@@ -9,8 +9,10 @@ another one, so the plan's collection, binding and error paths are all exercised
 
 from __future__ import annotations
 
+import ast
 import itertools
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from graphql import (
@@ -21,6 +23,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLField,
     GraphQLObjectType,
     GraphQLSchema,
@@ -34,15 +37,22 @@ from graphql import (
     VariableDefinitionNode,
     VariableNode,
     get_named_type,
+    parse,
     parse_type,
     print_ast,
     value_from_ast_untyped,
 )
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import from_schema
 
+TESTS = Path(__file__).parent
+BENCH = TESTS.parent / "bench"  # the benchmark's workloads too
 QUERY_FIELDS = ["hello", "posts", "post", "me", "sessions"]
 MAX_FIELDS = 3  # per selection set
+# how an argument is sent, drawn uniformly: a literal, a variable with the literal's value, a
+# variable with a default (sent null or omitted), or a variable with junk that may not coerce
+ARGUMENT_MODES = ("literal", "variable", "variable", "default", "junk")
 JUNK = st.one_of(
     st.none(),
     st.integers(-(2**33), 2**33),
@@ -76,6 +86,8 @@ class Rewrite:
     variables: dict[str, Any] = field(default_factory=dict)
     fragments: list[FragmentDefinitionNode] = field(default_factory=list)
     ids: itertools.count[int] = field(default_factory=itertools.count)
+    operation: OperationType = OperationType.QUERY
+    modes: tuple[str, ...] = ARGUMENT_MODES
 
     def chance(self, one_in: int) -> bool:
         """True about once in ``one_in`` draws."""
@@ -142,7 +154,7 @@ class Rewrite:
 
     def argument(self, node: ArgumentNode, definition: GraphQLField) -> ArgumentNode:
         """The literal as it is, or a variable carrying it (or a default, a null, junk)."""
-        how = self.draw(st.sampled_from(["literal", "variable", "variable", "default", "junk"]))
+        how = self.draw(st.sampled_from(self.modes))
         if how == "literal":
             return node
         type_name = str(definition.args[node.name.value].type)
@@ -173,12 +185,12 @@ class Rewrite:
         """The rewritten document and what to send with it."""
         [operation] = generated.definitions
         assert isinstance(operation, OperationDefinitionNode)
-        query_type = self.schema.query_type
-        assert query_type is not None
-        selection_set = self.selection_set(query_type, operation.selection_set)
+        root = self.schema.get_root_type(self.operation)
+        assert root is not None
+        selection_set = self.selection_set(root, operation.selection_set)
         named = self.chance(3)
         rewritten = OperationDefinitionNode(
-            operation=OperationType.QUERY,
+            operation=self.operation,
             name=_name("Generated") if named else None,
             variable_definitions=tuple(self.definitions),
             directives=(),
@@ -199,12 +211,51 @@ class Rewrite:
         return Case(query, self.variables, operation_name)
 
 
-def cases(schema: GraphQLSchema) -> st.SearchStrategy[Case]:
-    """Generated queries with their variables, rewritten as described above."""
-    documents = from_schema(schema, fields=QUERY_FIELDS, print_ast=lambda d: d)
+def differential_settings(examples: int) -> settings:
+    """Hypothesis settings of the differential tests: the same examples on every run."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def cases(
+    schema: GraphQLSchema,
+    fields: list[str] = QUERY_FIELDS,
+    operation: OperationType = OperationType.QUERY,
+    modes: tuple[str, ...] = ARGUMENT_MODES,
+) -> st.SearchStrategy[Case]:
+    """Generated operations of these root fields with their variables, rewritten as above."""
+    documents = from_schema(schema, fields=fields, print_ast=lambda d: d)
 
     @st.composite
     def rewritten(draw: Any) -> Case:
-        return Rewrite(draw, schema).document(draw(documents))
+        rewrite = Rewrite(draw, schema, operation=operation, modes=modes)
+        return rewrite.document(draw(documents))
 
     return rewritten()
+
+
+def suite_documents(kind: OperationType) -> list[str]:
+    """Every string in the tests (and bench) that is a document of ``kind`` operations only."""
+    found: dict[str, None] = {}
+    for path in sorted([*TESTS.glob("*.py"), *BENCH.glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            text = node.value if isinstance(node, ast.Constant) else None
+            if isinstance(text, str) and _is_document_of(text, kind):
+                found[text] = None
+    return list(found)
+
+
+def _is_document_of(text: str, kind: OperationType) -> bool:
+    if "{" not in text or len(text) > 5000:
+        return False
+    try:
+        definitions = parse(text).definitions
+    except GraphQLError:
+        return False
+    operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]
+    return bool(operations) and all(o.operation == kind for o in operations)

@@ -1,6 +1,6 @@
 """Which requests run on compiled plans: on by default (GRAPHQL_EXECUTION_PLANS=0 turns them
-off), creators still batched into one statement, introspection and mutations left to
-graphql-core, and one plan per outcome of a document's conditions. That plans answer
+off), creators still batched into one statement, mutations on plans and introspection left
+to graphql-core, and one plan per outcome of a document's conditions. That plans answer
 exactly as graphql-core is test_execution_plans.py.
 """
 
@@ -33,19 +33,23 @@ def test_creators_are_still_fetched_in_one_statement_on_a_plan(pair: Pair) -> No
 
 
 @pytest.mark.parametrize(
-    "query",
+    ("query", "on_plan"),
     [
-        "{ __schema { queryType { name } } }",
-        '{ hello __type(name: "Post") { name } }',
-        'mutation { createPost(title: "by plan?") { id } }',
+        ("{ __schema { queryType { name } } }", False),
+        ('{ hello __type(name: "Post") { name } }', False),
+        ('mutation { createPost(title: "by plan") { id title } }', True),
+        ("mutation M($t: String!) { createPost(title: $t) { id creator { username } } }", True),
     ],
 )
-def test_introspection_and_mutations_run_on_graphql_core(pair: Pair, query: str) -> None:
+def test_mutations_run_on_plans_and_introspection_on_graphql_core(
+    pair: Pair, query: str, on_plan: bool
+) -> None:
     stats = pair.executor(pair.planned).plan_stats
     before = (stats.planned, stats.fallback)
-    response = pair.clients["member"][0].post("/graphql", json={"query": query})
+    payload = {"query": query, "variables": {"t": "by plan"}}
+    response = pair.clients["member"][0].post("/graphql", json=payload)
     assert response.status_code == 200 and "errors" not in response.get_json()
-    assert (stats.planned, stats.fallback) == (before[0], before[1] + 1)
+    assert (stats.planned, stats.fallback) == (before[0] + on_plan, before[1] + (not on_plan))
 
 
 def test_a_plan_is_compiled_once_per_condition_outcome(pair: Pair) -> None:

@@ -11,31 +11,27 @@ included) must be the same, and every valid query must have run on its plan.
 
 from __future__ import annotations
 
-import ast
 import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from config import ProductionConfig
 from graphql_runtime.executor import build_schema
 from services import accounts, posts, user_sessions
 from services.errors import NotAuthenticated, NotAuthorized
-from tests.execution_plan_cases import Case, cases
+from tests.execution_plan_cases import Case, cases, differential_settings, suite_documents
 from tests.plan_pair import Pair
 from tests.side_effects import GENEROUS_RATE_LIMITS
 
-TESTS = Path(__file__).parent
-BENCH = TESTS.parent / "bench"  # the benchmark's workloads too
 # generated documents per run, per database (PLANS_EXAMPLES overrides SQLite's, for a quick run)
 GENERATED = {"sqlite": int(os.environ.get("PLANS_EXAMPLES", "2000")), "postgresql": 300}
 
@@ -112,13 +108,7 @@ def run_generated(pair: Pair, examples: int, who: tuple[str, ...]) -> Counter[st
     schema = build_schema()
     turn = iter(range(10**9))
 
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @differential_settings(examples)
     @given(case=cases(schema))
     def run(case: Case) -> None:
         n = next(turn)  # who and which fault by turns, so each combination comes up often
@@ -150,29 +140,7 @@ def test_production_mode_answers_exactly_as_graphql_core(app_factory: Callable[.
     assert any(key.startswith("200 True") for key in outcomes), outcomes
 
 
-def suite_queries() -> list[str]:
-    """Every string in the tests (and bench) that is a document of query operations only."""
-    found: dict[str, None] = {}
-    for path in sorted([*TESTS.glob("*.py"), *BENCH.glob("*.py")]):
-        for node in ast.walk(ast.parse(path.read_text())):
-            text = node.value if isinstance(node, ast.Constant) else None
-            if isinstance(text, str) and _is_query_document(text):
-                found[text] = None
-    return list(found)
-
-
-def _is_query_document(text: str) -> bool:
-    if "{" not in text or len(text) > 5000:
-        return False
-    try:
-        definitions = parse(text).definitions
-    except GraphQLError:
-        return False
-    operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]
-    return bool(operations) and all(o.operation == OperationType.QUERY for o in operations)
-
-
-SUITE_QUERIES = suite_queries()
+SUITE_QUERIES = suite_documents(OperationType.QUERY)
 
 
 def test_the_suite_sends_query_documents() -> None:

@@ -62,16 +62,17 @@ class Compiler:
         }
 
     def root(self) -> FieldSet:
-        """The root field set of the (query) operation."""
-        op, query = self.op, self.op.schema.query_type
-        if query is None:
-            raise Unsupported("no query type")
+        """The root field set of the (query or mutation) operation."""
+        op = self.op
+        root = op.schema.get_root_type(op.operation.operation)
+        if root is None:
+            raise Unsupported(f"no {op.operation.operation.value} type")
         grouped, defers, _ = collect_fields(
-            op.schema, self.fragments, self.variables, query, op.operation, op.hide_suggestions
+            op.schema, self.fragments, self.variables, root, op.operation, op.hide_suggestions
         )
         if defers:
             raise Unsupported("@defer")
-        return self.field_set(query, grouped)
+        return self.field_set(root, grouped)
 
     def field_set(self, parent: GraphQLObjectType, grouped: GroupedFieldSet) -> FieldSet:
         """Runners for a grouped field set, in response order (unknown fields left out)."""

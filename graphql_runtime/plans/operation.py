@@ -23,6 +23,9 @@ from graphql.language import Visitor, visit
 from graphql_runtime.plans.compiler import Compiler, Unsupported
 from graphql_runtime.plans.runner import FieldSet, OperationContext, Run, execute_root
 
+# Mutation root fields run serially in graphql-core; with synchronous resolvers that is the
+# same loop as a query's: document order, a non-null root error stops the rest and nulls data.
+PLANNED = frozenset({OperationType.QUERY, OperationType.MUTATION})
 MAX_VARIANTS = 16  # distinct @skip/@include outcomes compiled per operation
 MAX_COERCION_ERRORS = 50  # graphql-core's default, which the executor uses
 CONDITIONS = frozenset({"skip", "include"})
@@ -45,7 +48,7 @@ class PlanStats:
 
 
 class OperationPlan:
-    """A query operation's plans, one per combination of the variables its conditions read."""
+    """An operation's plans, one per combination of the variables its conditions read."""
 
     def __init__(self, context: OperationContext) -> None:
         self.context = context
@@ -128,8 +131,8 @@ class DocumentPlans:
 
     def _plan(self, operation_name: str | None) -> OperationPlan | None:
         operation = _select(self.document, operation_name)
-        if operation is None or operation.operation != OperationType.QUERY:
-            return None  # mutations, and the request errors of a missing operation
+        if operation is None or operation.operation not in PLANNED:
+            return None  # subscriptions, and the request errors of a missing operation
         if operation.directives:
             return None  # e.g. @experimental_disableErrorPropagation
         fragments = {
