@@ -66,6 +66,9 @@ _names_lock = Lock()
 # label set touched instead of two to three per request. In multiprocess mode each write is
 # a lock, a getpid and an mmap store: together ~9% of a `{ hello }` request's instructions.
 FLUSH_SECONDS = 1.0  # how late a worker's requests may show in a scrape another one answers
+# Observations recorded between two yields of the GIL (~0.4 ms): a second's queue recorded
+# in one go held it ~10 ms at 6k req/s, and the requests waiting on it tripled Granian's p99.
+FLUSH_CHUNK = 256
 MAX_QUEUED = 100_000  # past this (no flusher running?) the oldest observations are dropped
 # (metric, its label values in order (histograms) or (name, value) items (counters), amount)
 Queued = tuple[Any, tuple[Any, ...], float]
@@ -105,16 +108,28 @@ def observe_request(
 def flush() -> None:
     """Record every queued observation now (a scrape, the flusher thread, the exit)."""
     with _flusher.lock:
-        totals: dict[tuple[Any, tuple[Any, ...]], list[float]] = {}
-        while _queue:
-            metric, labels, amount = _queue.popleft()
-            totals.setdefault((metric, labels), []).append(amount)
-        for (metric, labels), amounts in totals.items():
-            child = _child(metric, labels)
-            if isinstance(metric, Histogram):
-                observe_many(child, amounts)
-            else:
-                child.inc(len(amounts))
+        for done in range(0, len(_queue), FLUSH_CHUNK):  # what is queued now, chunk by chunk
+            if done:
+                time.sleep(0)  # let the request threads run: a busy second takes ~10 ms
+            _record(_drain(FLUSH_CHUNK))
+
+
+def _drain(limit: int) -> dict[tuple[Any, tuple[Any, ...]], list[float]]:
+    """Up to ``limit`` queued observations, grouped by metric and labels."""
+    totals: dict[tuple[Any, tuple[Any, ...]], list[float]] = {}
+    for _ in range(min(limit, len(_queue))):
+        metric, labels, amount = _queue.popleft()
+        totals.setdefault((metric, labels), []).append(amount)
+    return totals
+
+
+def _record(totals: dict[tuple[Any, tuple[Any, ...]], list[float]]) -> None:
+    for (metric, labels), amounts in totals.items():
+        child = _child(metric, labels)
+        if isinstance(metric, Histogram):
+            observe_many(child, amounts)
+        else:
+            child.inc(len(amounts))
 
 
 def observe_many(child: Any, amounts: list[float]) -> None:
