@@ -151,8 +151,12 @@ def test_queued_observations_are_recorded_as_observing_each_would(seed: int) -> 
     in_bulk = Histogram("bulk", "", ["k"], buckets=bounds, registry=registry).labels("x")
     for amount in amounts:
         one_by_one.observe(amount)
-    metrics.observe_many(in_bulk, amounts[:100])
-    metrics.observe_many(in_bulk, amounts[100:])
+    for flushed in (amounts[:100], amounts[100:]):  # two flushes
+        tally = metrics.new_tally()
+        for amount in flushed:
+            metrics.add_to_tally(tally, amount)
+        metrics.record_tally(in_bulk, tally)
+    assert list(metrics.BOUNDS) == in_bulk._upper_bounds
     text = generate_latest(registry).decode()
     each, bulk = _samples(text, "each"), _samples(text, "bulk")
     assert bulk.pop("_sum") == pytest.approx(each.pop("_sum"), rel=1e-12)  # in another order
