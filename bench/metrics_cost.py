@@ -1,7 +1,7 @@
 """What metrics add to a request, in process: a logged-in `me` through the whole app with and
 without the WSGI timer, interleaved (noisy on a shared machine), and the per-event counter
-and a GraphQL request's two histogram observations on their own (queued), then the flush
-that records them (the flusher thread's work, per request).
+and a GraphQL request's two histogram observations on their own (tallied), then the flush
+that writes the tallies out (the flusher thread's work, per request).
 
 ``python -m bench.metrics_cost`` (in-process values) or with PROMETHEUS_MULTIPROC_DIR set to
 an empty directory (the servers' mode: values in mmapped files). Needs REDIS_URL.
@@ -64,7 +64,7 @@ def main() -> None:
         lambda: metrics.observe_request("/graphql", "POST", "200", 4e-4, operation), 20000
     )
     started = time.perf_counter()
-    metrics.flush()  # what the flusher thread does with them, per request queued
+    metrics.flush()  # what the flusher thread does with them, per request tallied
     flushed = (time.perf_counter() - started) / 20000 * 1e6
     mode = "multiprocess files" if os.environ.get("PROMETHEUS_MULTIPROC_DIR") else "in process"
     print(f"metrics values: {mode}; python {sys.version.split()[0]}")

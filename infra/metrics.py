@@ -178,7 +178,7 @@ def _flush_logging_failure() -> None:
     try:
         flush()
     except OSError:  # the metrics directory is gone (a shutdown): nothing left to write to
-        log.warning("could not record the queued metrics", exc_info=True)
+        log.warning("could not write the tallied metrics", exc_info=True)
 
 
 def _after_fork() -> None:
