@@ -45,17 +45,19 @@ def main() -> None:
     client = app.test_client()
     variables = {"username": f"bench{os.getpid()}", "password": "correct horse"}
     client.post("/graphql", json={"query": REGISTER, "variables": variables})
-    timed = app.wsgi_app
-    assert isinstance(timed, RequestMetrics)
+    holder: Any = app  # the WSGI layer that wraps the timer (security headers, today)
+    while not isinstance(holder.wsgi_app, RequestMetrics):
+        holder = holder.wsgi_app
+    timed = holder.wsgi_app
 
     def me() -> None:
         client.post("/graphql", json={"query": ME})
 
     with_timer, without = [], []
     for _ in range(ROUNDS):
-        app.wsgi_app = timed  # type: ignore[method-assign]
+        holder.wsgi_app = timed
         with_timer.append(per_call_us(me, PER_ROUND))
-        app.wsgi_app = timed.wsgi_app  # type: ignore[method-assign,assignment]
+        holder.wsgi_app = timed.wsgi_app
         without.append(per_call_us(me, PER_ROUND))
     metrics.flush()
     count = per_call_us(lambda: metrics.count("document_cache", outcome="hit"), 20000)
