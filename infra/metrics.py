@@ -14,6 +14,7 @@ import os
 import time
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from multiprocessing.util import Finalize
 from threading import Lock, Thread
 from typing import Any
 
@@ -165,6 +166,9 @@ def _ensure_flusher() -> None:
     with _pending.flushing:
         if not _pending.flusher_started:
             Thread(target=_flush_forever, name="metrics-flush", daemon=True).start()
+            # A multiprocessing child (Granian's workers) ends in os._exit, past atexit:
+            # its own exit function runs the finalizers registered in that process.
+            Finalize(None, _flush_logging_failure, exitpriority=10)
             _pending.flusher_started = True
 
 

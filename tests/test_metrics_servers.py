@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import LOGIN, REGISTER
@@ -158,3 +160,26 @@ def test_counts_survive_a_sighup_reload(tmp_path: Path, redis_url: str) -> None:
         assert value(samples, "graphql_operation_duration_seconds_count", **hello) == 5
         assert len(list(tmp_path.glob("seed-metrics-*"))) == 1
     assert not list(tmp_path.glob("seed-metrics-*"))
+
+
+def test_a_graceful_stop_writes_every_request_out(
+    server_kind: str, tmp_path: Path, redis_url: str
+) -> None:
+    """Workers write their tallies as they exit: none of a stopped server's requests is lost."""
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env = app_env(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'app.sqlite'}",
+        redis_url,
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+    )
+    with app_server(server_kind, env, tmp_path) as server:
+        for _ in range(5):
+            assert HttpClient(server.base_url).graphql(HELLO)[0] == 200
+        server.process.send_signal(signal.SIGTERM)  # at once: no flush has come round yet
+        server.process.wait(30)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(metrics_dir))
+    hello = {"operation": "Hello", "type": "query", "status": "200"}
+    assert registry.get_sample_value("graphql_operation_duration_seconds_count", hello) == 5
