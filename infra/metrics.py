@@ -67,6 +67,7 @@ _names_lock = Lock()
 # `{ hello }` request's instructions. (A queue of per-request tuples, tried first, kept
 # ~17k objects alive per second at 6k req/s: the collections they caused tripled p99.)
 FLUSH_SECONDS = 1.0  # how late a worker's requests may show in a scrape another one answers
+EXIT_WAIT_SECONDS = 2.0  # the most an exiting process waits for a flush already under way
 BOUNDS = (*LATENCY_BUCKETS, float("inf"))  # the histograms' upper bounds, +Inf included
 Tally = list[float]  # a histogram's counts per bucket, then its sum; a counter's one count
 
@@ -128,9 +129,14 @@ def add_to_tally(tally: Tally, seconds: float) -> None:
     tally[-1] += seconds
 
 
-def flush() -> None:
-    """Move what this process counted into the metrics (a scrape, the flusher, the exit)."""
-    with _pending.flushing:
+def flush(timeout: float = -1) -> bool:
+    """Move what this process counted into the metrics (a scrape, the flusher, the exit).
+
+    False when another flush held on past ``timeout`` seconds (-1: wait as long as it takes).
+    """
+    if not _pending.flushing.acquire(timeout=timeout):
+        return False
+    try:
         with _pending.lock:
             tallies, _pending.tallies = _pending.tallies, {}
         for key, tally in tallies.items():
@@ -139,6 +145,9 @@ def flush() -> None:
                 record_tally(child, tally)
             else:
                 child.inc(tally[0])
+    finally:
+        _pending.flushing.release()
+    return True
 
 
 def record_tally(child: Any, tally: Tally) -> None:
@@ -168,7 +177,7 @@ def _ensure_flusher() -> None:
             Thread(target=_flush_forever, name="metrics-flush", daemon=True).start()
             # A multiprocessing child (Granian's workers) ends in os._exit, past atexit:
             # its own exit function runs the finalizers registered in that process.
-            Finalize(None, _flush_logging_failure, exitpriority=10)
+            Finalize(None, _flush_at_exit, exitpriority=10)
             _pending.flusher_started = True
 
 
@@ -178,11 +187,16 @@ def _flush_forever() -> None:
         _flush_logging_failure()
 
 
-def _flush_logging_failure() -> None:
+def _flush_logging_failure(timeout: float = -1) -> None:
     try:
-        flush()
+        flush(timeout)
     except OSError:  # the metrics directory is gone (a shutdown): nothing left to write to
         log.warning("could not write the tallied metrics", exc_info=True)
+
+
+def _flush_at_exit() -> None:
+    """The last flush, bounded: an exit never waits on the flusher for long."""
+    _flush_logging_failure(EXIT_WAIT_SECONDS)
 
 
 def _after_fork() -> None:
@@ -193,7 +207,7 @@ def _after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork)
-atexit.register(_flush_logging_failure)
+atexit.register(_flush_at_exit)
 
 
 def operation_label(name: str) -> str:
