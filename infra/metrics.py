@@ -77,6 +77,9 @@ class _Pending:
     """What this process counted since its last flush, the lock guarding it, the flusher."""
 
     tallies: dict[tuple[Any, ...], Tally] = field(default_factory=dict)
+    # Only the servers' workers (multiprocess files, where a write is dear) tally; one
+    # process (`make run`, the tests) writes each observation at once and runs no thread.
+    tallied: bool = field(default_factory=lambda: MULTIPROC_DIR in os.environ)
     lock: Lock = field(default_factory=Lock)
     flushing: Lock = field(default_factory=Lock)
     flusher_started: bool = False
@@ -91,6 +94,9 @@ _children: dict[tuple[Any, ...], Any] = {}
 def count(event: str, **labels: str) -> None:
     """Count one ``event`` (a key of ``COUNTERS``), e.g. ``count("login", outcome="ok")``."""
     key = (COUNTERS[event], *labels.items())
+    if not _pending.tallied:
+        _child(key[0], key[1:]).inc()
+        return
     with _pending.lock:
         tally = _pending.tallies.get(key)
         if tally is None:
@@ -103,6 +109,12 @@ def observe_request(
     route: str, method: str, status: str, seconds: float, operation: tuple[str, str] | None
 ) -> None:
     """Record one HTTP request and, for a GraphQL one, its operation (name, type)."""
+    if not _pending.tallied:
+        _child(REQUESTS, (route, method, status)).observe(seconds)
+        if operation is not None:
+            labels = (operation_label(operation[0]), operation[1], status)
+            _child(OPERATIONS, labels).observe(seconds)
+        return
     with _pending.lock:
         _tally((REQUESTS, route, method, status), seconds)
         if operation is not None:
@@ -203,7 +215,7 @@ def _after_fork() -> None:
     """A forked child has no flusher thread, and the parent's tallies are the parent's."""
     fresh = _Pending()  # new locks too: the parent's may have been held at the fork
     _pending.tallies, _pending.lock, _pending.flushing = fresh.tallies, fresh.lock, fresh.flushing
-    _pending.flusher_started = False
+    _pending.flusher_started, _pending.tallied = False, fresh.tallied
 
 
 os.register_at_fork(after_in_child=_after_fork)

@@ -176,8 +176,17 @@ def _samples(exposition: str, name: str) -> dict[str, float]:
     return found
 
 
-def test_the_flusher_records_queued_requests_without_a_scrape() -> None:
+def test_the_flusher_records_tallied_requests_without_a_scrape(monkeypatch) -> None:
+    """As in a server's worker (tallied), here in one process's registry."""
+    monkeypatch.setattr(metrics._pending, "tallied", True)
     labels = {"route": "/flusher-test", "method": "GET", "status": "200"}
     name = "http_request_duration_seconds_count"
     metrics.observe_request("/flusher-test", "GET", "200", 0.001, None)
+    assert REGISTRY.get_sample_value(name, labels) is None  # tallied, not yet written
     wait_for("the flusher thread", lambda: REGISTRY.get_sample_value(name, labels) == 1.0)
+
+
+def test_one_process_writes_each_request_at_once() -> None:
+    labels = {"route": "/at-once", "method": "GET", "status": "200"}
+    metrics.observe_request("/at-once", "GET", "200", 0.001, None)
+    assert REGISTRY.get_sample_value("http_request_duration_seconds_count", labels) == 1.0
