@@ -12,8 +12,15 @@ def add_vary(response: Response, field: str) -> None:
     back, ~4 µs each time, and a JSON answer adds up to three fields. Read with getlist:
     ``Headers.get`` of a missing header raises (and catches) a BadRequestKeyError.
     """
-    current = ", ".join(response.headers.getlist("Vary"))
+    merged = vary_with(", ".join(response.headers.getlist("Vary")), field)
+    if merged is not None:
+        response.headers["Vary"] = merged
+
+
+def vary_with(current: str, field: str) -> str | None:
+    """The Vary value ``current`` with ``field`` added; None when it names the field already."""
     if not current:
-        response.headers["Vary"] = field
-    elif field.lower() not in {part.strip().lower() for part in current.split(",")}:
-        response.headers["Vary"] = f"{current}, {field}"
+        return field
+    if field.lower() in {part.strip().lower() for part in current.split(",")}:
+        return None
+    return f"{current}, {field}"

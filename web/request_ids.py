@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask
 
 from infra.logs import REQUEST_ID_ENVIRON
+from web import StartResponse, WsgiApp
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-StartResponse = Callable[..., Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 class RequestIds:

@@ -12,7 +12,7 @@ straight from the WSGI environ; the CORS hook is installed only when origins are
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,8 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import Forbidden
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from infra.headers import add_vary
+from infra.headers import add_vary, vary_with
+from web import StartResponse, WsgiApp
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PREFLIGHT_MAX_AGE = "600"
@@ -31,8 +32,6 @@ API_MEDIA_TYPES = frozenset({JSON, "application/graphql-response+json"})
 # the request id to quote in a bug report).
 EXPOSE_HEADERS = "X-Request-Id, Retry-After"
 HeaderList = list[tuple[str, str]]
-StartResponse = Callable[..., Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 def init_app(app: Flask) -> None:
@@ -157,12 +156,7 @@ def add_security_headers(headers: HeaderList, secure: bool) -> None:
 
 def _vary_with_cookie(named: list[tuple[str, tuple[str, str]]]) -> str | None:
     """The Vary value with Cookie added (as ``add_vary``); None when Cookie is there."""
-    current = ", ".join(header[1] for name, header in named if name == "vary")
-    if not current:
-        return "Cookie"
-    if "cookie" in {part.strip().lower() for part in current.split(",")}:
-        return None
-    return f"{current}, Cookie"
+    return vary_with(", ".join(header[1] for name, header in named if name == "vary"), "Cookie")
 
 
 def is_json(content_type: str | None) -> bool:
