@@ -213,9 +213,7 @@ def _flush_at_exit() -> None:
 
 def _after_fork() -> None:
     """A forked child has no flusher thread, and the parent's tallies are the parent's."""
-    fresh = _Pending()  # new locks too: the parent's may have been held at the fork
-    _pending.tallies, _pending.lock, _pending.flushing = fresh.tallies, fresh.lock, fresh.flushing
-    _pending.flusher_started, _pending.tallied = False, fresh.tallied
+    vars(_pending).update(vars(_Pending()))  # new locks too: the parent's may have been held
 
 
 os.register_at_fork(after_in_child=_after_fork)
