@@ -12,7 +12,7 @@ from extensions import db, migrate, redis_extension, server_sessions
 from graphql_runtime.executor import graphql_runtime
 from infra import logs, tracing
 from infra.database import MIGRATIONS_DIR, register_db_session_teardown
-from web import request_ids, request_metrics, security
+from web import edge, security
 from web.application import Application
 
 
@@ -20,7 +20,7 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error handlers."""
     app = Application(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=True)
     app.config.from_object(config or load_config())
-    request_ids.init_app(app)  # around Flask: every answer, refusals and 404s too, has the id
+    edge.init_app(app)  # around Flask: every answer, refusals and 404s too, has its id
     logs.init_app(app)
     init_extensions(app)
     init_observability(app)  # before security's hooks: refused requests get spans too
@@ -50,7 +50,6 @@ def register_blueprints(app: Flask) -> None:
 
 
 def init_observability(app: Flask) -> None:
-    """Request metrics always; tracing when OTEL_* configures it."""
-    request_metrics.init_app(app)
+    """Tracing when OTEL_* configures it (the edge records every request's metrics)."""
     with app.app_context():
         tracing.init_app(app, db.engine)

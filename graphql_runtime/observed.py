@@ -5,11 +5,12 @@ from __future__ import annotations
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from flask import g
+from flask import request
 from graphql import DocumentNode
 from graphql.utilities import get_operation_ast
 
 from infra import tracing
+from infra.metrics import OPERATION_ENVIRON
 
 ANONYMOUS = "anonymous"
 
@@ -25,7 +26,7 @@ def operation(document: DocumentNode, operation_name: str | None) -> AbstractCon
         return nullcontext()
     name = node.name.value if node.name else ANONYMOUS
     kind = node.operation.value
-    g.graphql_operation = (name, kind)
+    request.environ[OPERATION_ENVIRON] = (name, kind)
     if not tracing.active():
         return nullcontext()
     attributes = {"graphql.operation.name": name, "graphql.operation.type": kind}

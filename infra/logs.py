@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import logging.config
 import sys
-import time
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,10 +14,10 @@ from flask import Flask, has_request_context, request
 from infra.tracing import TRACE_ID_ENVIRON
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import WSGIEnvironment
 
 ACCESS_LOGGER = "access"
-REQUEST_ID_ENVIRON = "seed.request_id"  # set by web/request_ids.py before Flask runs
+REQUEST_ID_ENVIRON = "seed.request_id"  # set by the edge (web/edge.py) before Flask runs
 _json = msgspec.json.Encoder()
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 _access = logging.getLogger(ACCESS_LOGGER)
@@ -142,43 +140,17 @@ def configure_logging(json_format: bool, level: str = "INFO") -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Configure logging for the app and, when enabled, log every request."""
+    """Configure logging for the app (the edge, web/edge.py, writes the access log)."""
     configure_logging(app.config["LOG_FORMAT"] == "json", app.config["LOG_LEVEL"])
-    if app.config["ACCESS_LOG"]:
-        app.wsgi_app = AccessLog(app.wsgi_app)  # type: ignore[method-assign]
 
 
-class AccessLog:
-    """WSGI middleware: one access-log record per request, with the request's id.
-
-    Around Flask rather than in its hooks: it reads the environ, and the status and
-    X-Request-Id the app answers with, so it makes no request-context lookups and runs
-    no hook; and its duration also covers Flask's own work on the request.
-    """
-
-    def __init__(self, app: WSGIApplication) -> None:
-        self.app = app
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        """Run the request, then log it (Flask calls start_response before it returns)."""
-        if not _access.isEnabledFor(logging.INFO):
-            return self.app(environ, start_response)
-        started = time.perf_counter()
-        answer: list[Any] = []
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            answer[:] = status, headers
-            return start_response(status, headers, exc_info)
-
-        result = self.app(environ, capture)
-        if answer:
-            _log_access(environ, answer[0], answer[1], time.perf_counter() - started)
-        return result
+def access_logged() -> bool:
+    """Whether access-log lines are wanted now (the access logger enabled for INFO)."""
+    return _access.isEnabledFor(logging.INFO)
 
 
-def _log_access(
-    environ: WSGIEnvironment, status: str, headers: list[tuple[str, str]], seconds: float
-) -> None:
+def log_access(environ: WSGIEnvironment, status: str, seconds: float) -> None:
+    """One access-log line for the request of ``environ``, answered ``status`` in ``seconds``."""
     method = environ.get("REQUEST_METHOD", "").upper()
     # the path as werkzeug's request.path reads it: WSGI's latin-1 string, decoded as UTF-8
     path = "/" + environ.get("PATH_INFO", "").encode("latin1").decode(errors="replace").lstrip("/")

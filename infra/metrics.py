@@ -22,6 +22,8 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, m
 from prometheus_client.exposition import choose_encoder
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+# The request's GraphQL operation (name, type) in its WSGI environ, for its histogram.
+OPERATION_ENVIRON = "seed.graphql_operation"
 # Seconds; a logged-in `me` takes ~0.4 ms, a login's argon2 hundreds of milliseconds.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 # Operation names come from clients: past this many distinct ones a process reports "other",

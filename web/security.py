@@ -5,14 +5,15 @@ any unsafe request whose Origin is neither this server nor in CORS_ORIGINS, or t
 browser marks ``Sec-Fetch-Site: cross-site``, is refused with 403 before anything runs.
 Requests without Origin (curl, server-to-server) are not browsers' cross-site requests.
 
-The refusal (a before_request hook) and the security headers (a WSGI middleware) run on
-every request, so they read the settings once, at start-up, and the request's headers
-straight from the WSGI environ; the CORS hook is installed only when origins are configured.
+The refusal (a before_request hook) and the security headers (added by the edge,
+web/edge.py) run on every request, so they read the settings once, at start-up, and the
+request's headers straight from the WSGI environ; the CORS hook is installed only when
+origins are configured.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,6 @@ from werkzeug.exceptions import Forbidden
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from infra.headers import add_vary, vary_with
-from web import StartResponse, WsgiApp
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PREFLIGHT_MAX_AGE = "600"
@@ -34,17 +34,18 @@ EXPOSE_HEADERS = "X-Request-Id, Retry-After"
 HeaderList = list[tuple[str, str]]
 
 
+def sends_hsts(config: Mapping[str, Any]) -> bool:
+    """Whether answers over HTTPS carry HSTS: in production, behind its TLS."""
+    return bool(config["PRODUCTION"])
+
+
 def init_app(app: Flask) -> None:
-    """Install the proxy fix, the cross-site refusal and the response headers."""
+    """Install the cross-site refusal, CORS when configured, and the proxy fix outermost."""
     config = app.config
-    policy = BrowserPolicy(
-        frozenset(config["CORS_ORIGINS"]), config["CORS_ALLOW_HEADERS"], config["PRODUCTION"]
-    )
+    policy = BrowserPolicy(frozenset(config["CORS_ORIGINS"]), config["CORS_ALLOW_HEADERS"])
     app.before_request(policy.refuse_cross_site_requests)
     if policy.cors_origins:
         app.after_request(policy.add_cors_headers)
-    # inside the proxy fix, which sets the scheme HSTS depends on
-    app.wsgi_app = SecurityHeaders(app.wsgi_app, policy.hsts)  # type: ignore[method-assign]
     hops = config["TRUSTED_PROXIES"]
     if hops > 0:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -54,12 +55,10 @@ def init_app(app: Flask) -> None:
 
 @dataclass(frozen=True)
 class BrowserPolicy:
-    """The app's CORS origins and allowed request headers and whether it sends HSTS, read
-    once from its configuration."""
+    """The app's CORS origins and allowed request headers, read once from its configuration."""
 
     cors_origins: frozenset[str]
     allow_headers: str  # the Access-Control-Allow-Headers value
-    hsts: bool
 
     def origin_allowed(self, origin: str) -> bool:
         """Whether a browser origin may send credentialed requests here."""
@@ -95,29 +94,6 @@ class BrowserPolicy:
         else:
             headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
         return response
-
-
-class SecurityHeaders:
-    """WSGI middleware: the security headers on the header list of every answer.
-
-    Around Flask rather than in an after_request hook: a few tuples on the list it starts
-    the response with, where ``Headers.set`` validated and rescanned the headers for each
-    one (with the hook, ~9% of a `{ hello }` request's instructions).
-    """
-
-    def __init__(self, wsgi_app: WsgiApp, hsts: bool) -> None:
-        self.wsgi_app = wsgi_app
-        self.hsts = hsts
-
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """Run the app, adding the headers when it starts its response."""
-        secure = self.hsts and environ["wsgi.url_scheme"] in SECURE_SCHEMES
-
-        def add(status: str, headers: HeaderList, exc_info: Any = None) -> Any:
-            add_security_headers(headers, secure)
-            return start_response(status, headers, exc_info)
-
-        return self.wsgi_app(environ, add)
 
 
 @dataclass(frozen=True)
