@@ -10,7 +10,8 @@ Flask with the floor's handlers: bench/flask_floor_app.py, the same Redis GET an
 Batches run interleaved, the order rotating, so the machine's noise falls on every target
 alike; the table gives the minimum and the median of the batches in µs per request, then
 the Redis commands each request sends. Production settings (JSON logs and access log on,
-to /dev/null), a private redis-server and a SQLite file, both removed afterwards.
+to /dev/null; metrics in the servers' multiprocess mode), a private redis-server and a
+SQLite file, all removed afterwards.
 `--spy TARGET:WORKLOAD` profiles one pair with py-spy instead and prints the heaviest
 frames, as bench.profile does (the collapsed stacks stay in bench/results/).
 """
@@ -311,6 +312,10 @@ def run(args: argparse.Namespace, redis: PrivateRedis, work: Path) -> None:
 def private_workspace(prefix: str) -> Iterator[tuple[PrivateRedis, Path]]:
     """A private redis-server and a scratch directory, both removed afterwards."""
     work = Path(tempfile.mkdtemp(prefix=prefix))
+    # metrics as the servers' workers keep them (tallied, multiprocess files), not as one
+    # process without the servers' setting does (each observation written at once)
+    (work / "metrics").mkdir()
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(work / "metrics"))
     redis = PrivateRedis()
     try:
         yield redis, work

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import time
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from infra.logs import JsonFormatter, RequestIdFilter
+from infra import logs
+from infra.logs import (
+    ACCESS_FORMAT,
+    ACCESS_LOGGER,
+    JsonFormatter,
+    ProductHandler,
+    RequestIdFilter,
+    access_record,
+    writes_through,
+)
 
 
 def test_access_log_is_structured_with_the_request_id(
@@ -62,3 +75,69 @@ def test_json_time_is_the_records_utc_instant_to_the_millisecond(created: float)
         record.created = moment
         expected = datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
         assert json.loads(formatter.format(record))["time"] == expected
+
+
+CLOCK_FIELDS = {"created", "msecs", "relativeCreated"}
+
+
+def made_record(args: tuple[object, ...], extra: dict[str, object]) -> logging.LogRecord:
+    """The oracle: the record ``makeRecord`` makes for an access line."""
+    logger = logging.getLogger(ACCESS_LOGGER)
+    return logger.makeRecord(
+        ACCESS_LOGGER, logging.INFO, logs.__file__, 0, ACCESS_FORMAT, args, None, extra=extra
+    )
+
+
+@pytest.mark.parametrize("threads_logged", [False, True])
+def test_an_access_record_is_the_record_makerecord_makes(
+    threads_logged: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logging, "logThreads", threads_logged)
+    monkeypatch.setattr(logging, "logProcesses", False)
+    monkeypatch.setattr(logging, "logMultiprocessing", False)
+    args = ("POST", "/graphql", 200)
+    extra: dict[str, Any] = {"fields": {"status": 200}, "request_id": "r-1"}
+    for _ in range(2):  # the first made from nothing, the next from the template
+        before = time.time()
+        record, expected = access_record(args, extra), made_record(args, extra)
+        assert set(vars(record)) == set(vars(expected))
+        assert {k: v for k, v in vars(record).items() if k not in CLOCK_FIELDS} == {
+            k: v for k, v in vars(expected).items() if k not in CLOCK_FIELDS
+        }
+        assert before <= record.created <= expected.created
+        assert record.msecs == int((record.created % 1) * 1000)
+        later = (expected.created - record.created) * 1000
+        assert record.relativeCreated == pytest.approx(expected.relativeCreated - later, abs=1e-3)
+        assert record.getMessage() == "POST /graphql 200"
+
+
+def test_an_access_record_comes_from_the_factory_tracing_installs() -> None:
+    made: list[logging.LogRecord] = []
+    plain = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        made.append(plain(*args, **kwargs))
+        return made[-1]
+
+    logging.setLogRecordFactory(factory)
+    try:
+        record = access_record(("GET", "/me", 200), {"request_id": "r-2"})
+    finally:
+        logging.setLogRecordFactory(plain)
+    assert made == [record] and record.request_id == "r-2"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("buffering", [0, -1])
+def test_the_handler_line_reaches_the_file_at_once(tmp_path: Path, buffering: int) -> None:
+    """stderr (text written through to an unbuffered file) and a buffered file alike."""
+    path = tmp_path / "log"
+    raw = open(path, "wb", buffering=buffering)  # noqa: SIM115 - closed below
+    stream = io.TextIOWrapper(raw, write_through=buffering == 0)
+    handler = ProductHandler(stream)
+    assert writes_through(stream) is (buffering == 0)
+    try:
+        for n in range(2):
+            handler.emit(logging.LogRecord("t", logging.INFO, __file__, 1, "line %d", (n,), None))
+            assert path.read_text().splitlines()[-1] == f"line {n}"
+    finally:
+        stream.close()
