@@ -91,7 +91,8 @@ def load_product(name: str, root: Path, env: dict[str, str], migrate: bool) -> T
     """Create the app of the tree at ``root`` in production mode; migrate its database first."""
     root_logger = logging.getLogger()
     before = list(root_logger.handlers)
-    devnull = open(os.devnull, "w")  # noqa: SIM115 - the app's log handler writes to it for good
+    # the app's log handler writes to it for good; unbuffered and written through, as stderr
+    devnull = io.TextIOWrapper(open(os.devnull, "wb", buffering=0), write_through=True)  # noqa: SIM115
     with _tree_on_path(root), redirect_stderr(devnull):
         from app import create_app  # type: ignore[import-not-found,unused-ignore]
         from config import load_config  # type: ignore[import-not-found,unused-ignore]

@@ -82,6 +82,8 @@ def register_db_session_teardown(app: Flask) -> None:
 
     @app.teardown_appcontext
     def remove_session(_error: BaseException | None) -> None:
+        if not db.session.registry.has():  # the request never used the database
+            return
         try:
             db.session.remove()
         except SQLAlchemyError as error:
