@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, current_app, request
 from werkzeug.exceptions import NotFound
 
 from infra import metrics
+from web.response import Response
 
 bp = Blueprint("metrics", __name__)
 

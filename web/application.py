@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, Request
 from werkzeug.routing import MapAdapter
 
+from web.response import Response
 from web.routing import RouteMemory
 
 MAX_REMEMBERED = 1024  # views, hooks and error handlers: a few dozen in this app
@@ -19,6 +20,8 @@ class Application(Flask):
     Flask asks ``inspect.iscoroutinefunction`` of the view and of every hook on every
     request, 2.7% of a `{ hello }`; the answer never changes for a given function.
     """
+
+    response_class = Response  # bodies in memory go to the server as lists
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import IO, Any
 
 import msgspec
-from flask import Request, Response
+from flask import Request
 from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
+
+from web.response import Response
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
